@@ -1,0 +1,133 @@
+/**
+ * The one seam between core and a JavaScript runtime. An adapter implements
+ * {@link Runtime} (the parent side) and hands a {@link WorkerScope} to core's worker
+ * loop (the worker side); everything else is core's.
+ */
+
+/** What kind of worker to spawn: a thread shares the process; a process is an OS process where the runtime has them. */
+export type WorkerKind = 'thread' | 'process';
+
+/** Options for {@link Runtime.spawn}. */
+export interface SpawnOptions {
+  readonly kind: WorkerKind;
+  readonly name: string;
+  /** A daemon worker does not keep the program alive. */
+  readonly daemon: boolean;
+}
+
+/** Events a spawned worker reports to core. */
+export interface WorkerEvents {
+  /** A message the worker posted. */
+  message(data: unknown): void;
+  /** The runtime reports an error outside core's protocol (e.g. the worker entry failed to load). */
+  error(error: unknown): void;
+  /**
+   * The worker is gone. `exitCode` follows Python: the code it exited with, or a negative
+   * signal number when a signal ended it; `null` when the runtime cannot tell.
+   */
+  exit(exitCode: number | null): void;
+}
+
+/** A live worker, as the adapter gives it to core. */
+export interface WorkerHandle {
+  /** A thread id or process id, once known. */
+  readonly ident: number | undefined;
+  /** The OS process id, for process workers. */
+  readonly pid: number | undefined;
+  /** Posts a message; throws the runtime's DataCloneError when it cannot be cloned. */
+  post(data: unknown, transfer?: readonly unknown[]): void;
+  /** Asks the worker to stop now (SIGTERM for a process). Must lead to an `exit` event. */
+  terminate(): void;
+  /** Stops the worker at once (SIGKILL for a process); where there is no difference, the same as terminate. Must lead to an `exit` event. */
+  kill(): void;
+}
+
+/** What a runtime can do. */
+export interface Capabilities {
+  /** `Process` is a real OS process. Where false, `Process` is an isolated worker. */
+  readonly processes: boolean;
+  /** SharedArrayBuffer and Atomics are available between workers. */
+  readonly sharedMemory: boolean;
+}
+
+/** The parent side of an adapter. */
+export interface Runtime {
+  /** e.g. `node`, `browser`, `deno`. */
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  /** Spawns a worker that runs the adapter's worker entry, which hands control to core's worker loop. */
+  spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle;
+  /** The number of logical CPUs. */
+  cpuCount(): number;
+  /** Writes a report of an unobserved failure where the user will see it (stderr). */
+  reportError(text: string): void;
+}
+
+/** The worker side of an adapter: what core's worker loop needs from the host. */
+export interface WorkerScope {
+  /** Posts a message to the parent. */
+  post(data: unknown): void;
+  /** Calls `handler` for every message from the parent. */
+  onMessage(handler: (data: unknown) => void): void;
+  /** Calls `handler` for every error that escapes all code (uncaught exceptions and unhandled rejections). */
+  onUncaught(handler: (error: unknown) => void): void;
+  /** Imports a task module by URL (adapters add TypeScript support here where the host lacks it). */
+  importModule(url: string): Promise<Record<string, unknown>>;
+  /** Ends the worker with an exit code once what was posted has been delivered. */
+  exit(code: number): void;
+}
+
+let current: Runtime | undefined;
+
+/** Installs the runtime that `Thread`, `Process` and the rest use. Adapters call this on import. */
+export function useRuntime(runtime: Runtime): void {
+  current = runtime;
+}
+
+/** The installed runtime, or a clear error when core was imported without an adapter. */
+export function getRuntime(): Runtime {
+  if (!current) {
+    throw new Error(
+      "No threadkit runtime is installed: import from '@threadkit/node', '@threadkit/browser' or '@threadkit/deno' rather than '@threadkit/core'",
+    );
+  }
+  return current;
+}
+
+/** The number of logical CPUs of the installed runtime. */
+export function cpuCount(): number {
+  return getRuntime().cpuCount();
+}
+
+let scope: WorkerScope | undefined;
+let requestExit: ((code: number) => void) | undefined;
+
+/** Called by core's worker loop: marks this realm as a threadkit worker. */
+export function _enterWorker(workerScope: WorkerScope, onExit: (code: number) => void): void {
+  scope = workerScope;
+  requestExit = onExit;
+}
+
+/** Whether this code runs inside a threadkit worker. */
+export function inWorker(): boolean {
+  return scope !== undefined;
+}
+
+/** Thrown by {@link exit} to stop the calling task; the worker loop recognises it. */
+export class _ExitSignal {
+  constructor(readonly code: number) {}
+}
+
+/**
+ * Ends the current threadkit worker with an exit code, like Python's `sys.exit(n)` in a process:
+ * the parent sees `exitCode === n` on every runtime (browsers give no exit codes of their own).
+ * @throws when called outside a worker.
+ */
+export function exit(code = 0): never {
+  if (!Number.isInteger(code) || code < 0 || code > 255) {
+    throw new RangeError(`Cannot exit: code must be an integer from 0 to 255, got ${String(code)}`);
+  }
+  if (!requestExit) throw new Error('Cannot exit: exit() ends a threadkit worker, so call it inside a task; the main program ends the usual way');
+  requestExit(code);
+  throw new _ExitSignal(code);
+}

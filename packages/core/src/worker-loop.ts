@@ -1,0 +1,160 @@
+/**
+ * The worker side of every runtime: an adapter's worker entry builds a {@link WorkerScope}
+ * and calls {@link runWorker}; from then on core answers the parent's messages.
+ */
+import { serializeError, type SerializedError } from './errors.js';
+import { explainCloneError, isCloneFailure } from './clone.js';
+import { _now } from './_globals.js';
+import { envelope, unwrap, type FailureKind, type FromWorker, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
+import type { AnyFunction } from './task.js';
+import { _ExitSignal, _enterWorker, type WorkerScope } from './runtime.js';
+
+export type { WorkerScope } from './runtime.js';
+
+class TaskFailure {
+  constructor(
+    readonly kind: FailureKind,
+    readonly error: unknown,
+    readonly exports?: readonly string[],
+  ) {}
+}
+
+/** Hands control of this worker to core: run tasks the parent sends until it says close. */
+export function runWorker(scope: WorkerScope): void {
+  const modules = new Map<string, Promise<Record<string, unknown>>>();
+  const compiled = new Map<string, AnyFunction>();
+  let running = 0;
+  let closing = false;
+  let ended = false;
+
+  const post = (message: FromWorker): void => scope.post(envelope(message));
+
+  const end = (code: number): void => {
+    if (ended) return;
+    ended = true;
+    scope.exit(code);
+  };
+
+  _enterWorker(scope, (code) => {
+    if (ended) return;
+    post({ t: 'exit', code });
+    end(code);
+  });
+
+  scope.onUncaught((error) => {
+    if (ended || error instanceof _ExitSignal) return;
+    post({ t: 'uncaught', error: serializeError(error) });
+    end(1);
+  });
+
+  const load = (url: string): Promise<Record<string, unknown>> => {
+    let mod = modules.get(url);
+    if (!mod) {
+      mod = scope.importModule(url);
+      modules.set(url, mod);
+    }
+    return mod;
+  };
+
+  const resolve = async (target: TargetSpec): Promise<AnyFunction> => {
+    if (target.kind === 'source') {
+      let fn = compiled.get(target.source);
+      if (!fn) {
+        fn = compile(target.source, target.name);
+        compiled.set(target.source, fn);
+      }
+      return fn;
+    }
+    let mod: Record<string, unknown>;
+    try {
+      mod = await load(target.url);
+    } catch (error) {
+      throw new TaskFailure('load', error);
+    }
+    const fn = mod[target.name];
+    if (typeof fn !== 'function') {
+      const exports = Object.keys(mod).filter((k) => typeof mod[k] === 'function').sort();
+      throw new TaskFailure('not-found', new Error(`no exported function ${target.name}`), exports);
+    }
+    return fn as AnyFunction;
+  };
+
+  const run = async (message: RunMessage): Promise<void> => {
+    const started = _now();
+    let value: unknown;
+    try {
+      const fn = await resolve(message.target);
+      value = await fn(...message.args);
+    } catch (error) {
+      if (error instanceof _ExitSignal) return;
+      const failure = error instanceof TaskFailure ? error : new TaskFailure(message.target.kind === 'source' && error instanceof ReferenceError && /is not defined/.test(error.message) ? 'source' : 'threw', error);
+      let serialized: SerializedError = serializeError(failure.error);
+      if (failure.kind === 'source') {
+        serialized = {
+          ...serialized,
+          message: `${serialized.message}: inline target \`${message.target.name}\` is sent to the worker as source text, so it cannot use variables from the scope it was written in; pass them in args, or export the function from a task module and use taskModule()`,
+        };
+      }
+      post({
+        t: 'failure',
+        id: message.id,
+        kind: failure.kind,
+        error: serialized,
+        ...(failure.exports ? { exports: failure.exports } : {}),
+        started,
+        ended: _now(),
+      });
+      return;
+    }
+    const done = _now();
+    try {
+      post({ t: 'result', id: message.id, value, started, ended: done });
+    } catch (error) {
+      if (!isCloneFailure(error)) throw error;
+      post({
+        t: 'failure',
+        id: message.id,
+        kind: 'clone',
+        error: serializeError(explainCloneError(`Cannot return the result of ${message.target.name}`, value, 'result', error)),
+        started,
+        ended: done,
+      });
+    }
+  };
+
+  scope.onMessage((data) => {
+    const message = unwrap<ToWorker>(data);
+    if (!message) return;
+    if (message.t === 'run') {
+      running++;
+      void run(message).finally(() => {
+        running--;
+        if (closing && running === 0) end(0);
+      });
+    } else if (message.t === 'close') {
+      closing = true;
+      if (running === 0) end(0);
+    }
+  });
+
+  post({ t: 'ready' });
+}
+
+/** Compiles an inline target's source text in the worker's global scope. */
+function compile(source: string, name: string): AnyFunction {
+  // `__name` is what esbuild-based tools (tsx, vitest) insert into function bodies to keep names.
+  const make = (body: string): unknown => new Function('__name', `"use strict"; return (${body});`)((f: unknown) => f);
+  let fn: unknown;
+  try {
+    fn = make(source);
+  } catch {
+    // Method shorthand (`{ f(a) { ... } }.f`) prints as `f(a) { ... }`, which is not an expression.
+    try {
+      fn = (make(`{ ${source} }`) as Record<string, unknown>)[name];
+    } catch (error) {
+      throw new TaskFailure('source', new SyntaxError(`Cannot compile inline target ${name} from its source text (${error instanceof Error ? error.message : String(error)})`));
+    }
+  }
+  if (typeof fn !== 'function') throw new TaskFailure('source', new TypeError(`inline target ${name} did not compile to a function`));
+  return fn as AnyFunction;
+}

@@ -1,0 +1,74 @@
+/**
+ * core's `Runtime` over Node: `Thread` is a `node:worker_threads` Worker, `Process` is
+ * `child_process.fork` with an IPC channel using the structured-clone ("advanced") serializer.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism, constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
+
+const entry = new URL('./worker.js', import.meta.url);
+
+// Daemon processes do not keep the program alive, and must not outlive it either.
+const daemons = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killDaemonsAtExit(child: ChildProcess): void {
+  daemons.add(child);
+  child.once('exit', () => daemons.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of daemons) c.kill('SIGTERM');
+  });
+}
+
+function spawnThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
+  const worker = new Worker(entry, { name: options.name });
+  if (options.daemon) worker.unref();
+  worker.on('message', events.message);
+  worker.on('error', events.error);
+  worker.on('exit', (code) => events.exit(code));
+  return {
+    ident: worker.threadId,
+    pid: undefined,
+    post: (data, transfer) => worker.postMessage(data, transfer as never),
+    terminate: () => void worker.terminate(),
+    kill: () => void worker.terminate(),
+  };
+}
+
+function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
+  const child = fork(fileURLToPath(entry), [], {
+    serialization: 'advanced',
+    stdio: 'inherit',
+    // The parent's flags (a test runner's, a loader's) are not the child's business.
+    execArgv: [],
+  });
+  if (options.daemon) {
+    child.unref();
+    child.channel?.unref();
+    killDaemonsAtExit(child);
+  }
+  child.on('message', events.message);
+  child.on('error', events.error);
+  // 'close', not 'exit': it comes after the IPC channel has delivered every message.
+  child.on('close', (code, signal) => events.exit(code ?? (signal ? -(constants.signals[signal] ?? 0) : null)));
+  return {
+    ident: child.pid,
+    pid: child.pid,
+    // With a callback, a send racing the child's exit reports to it rather than as an 'error' event.
+    post: (data) => void child.send(data as never, (error) => void error),
+    terminate: () => void child.kill('SIGTERM'),
+    kill: () => void child.kill('SIGKILL'),
+  };
+}
+
+/** The Node runtime. */
+export const nodeRuntime: Runtime = {
+  name: 'node',
+  capabilities: { processes: true, sharedMemory: true },
+  spawn: (options, events) => (options.kind === 'process' ? spawnProcess : spawnThread)(options, events),
+  cpuCount: () => availableParallelism(),
+  reportError: (text) => void process.stderr.write(`${text}\n`),
+};

@@ -1,0 +1,54 @@
+/**
+ * The worker entry for both kinds: in a worker thread it talks over `parentPort`, in a
+ * forked process over the IPC channel; either way it hands control to core's worker loop.
+ */
+import { isMainThread, parentPort } from 'node:worker_threads';
+import { runWorker } from '@threadkit/core/worker';
+
+const port = isMainThread ? null : parentPort;
+
+// TypeScript task modules: Node >= 22.6 strips types itself; older Nodes get tsx's loader, once.
+let tsx: Promise<unknown> | undefined;
+async function importModule(url: string): Promise<Record<string, unknown>> {
+  if (/\.[cm]?tsx?$/i.test(new URL(url).pathname) && !(process.features as { typescript?: unknown }).typescript) {
+    tsx ??= import('tsx/esm/api').then(({ register }) => register());
+    await tsx;
+  }
+  return (await import(url)) as Record<string, unknown>;
+}
+
+// A process exits only after the IPC channel has taken every message it was given.
+let unsent = 0;
+let exitWhenSent: (() => void) | undefined;
+function send(data: unknown): void {
+  // Throws at once when `data` cannot be cloned; the worker loop turns that into a failure.
+  process.send!(data, undefined, undefined, () => {
+    if (--unsent === 0) exitWhenSent?.();
+  });
+  unsent++;
+}
+
+if (!port && !process.send) {
+  throw new Error('@threadkit/node/worker is started by threadkit in a worker thread or a forked process; it cannot run on its own');
+}
+if (!port) {
+  // The parent is gone: nobody can join this process any more.
+  process.on('disconnect', () => process.exit(1));
+}
+
+runWorker({
+  post: port ? (data) => port.postMessage(data) : send,
+  onMessage: (handler) => {
+    if (port) port.on('message', handler);
+    else process.on('message', handler);
+  },
+  onUncaught: (handler) => {
+    process.on('uncaughtException', handler);
+    process.on('unhandledRejection', handler);
+  },
+  importModule,
+  exit: (code) => {
+    if (port || unsent === 0) process.exit(code);
+    else exitWhenSent = () => process.exit(code);
+  },
+});
