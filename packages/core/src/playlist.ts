@@ -51,7 +51,6 @@ export interface PlaylistReport {
   readonly timeline: readonly TimelineEntry[];
 }
 
-type Entries<T extends readonly unknown[]> = { [K in keyof T]: T[K] extends { task: Target<infer F> } ? PlaylistEntry<F> : PlaylistEntry };
 
 /**
  * The seed's player over any list of tasks.
@@ -77,7 +76,7 @@ export class Playlist {
   }
 
   /** A typed constructor: each entry's `args` is checked against its task. */
-  static of<const T extends readonly PlaylistEntry[]>(entries: Entries<T>): Playlist {
+  static of<const Fs extends readonly AnyFunction[]>(entries: { readonly [K in keyof Fs]: { readonly title: string; readonly task: Target<Fs[K]>; readonly args: NoInfer<Parameters<Fs[K]>> } }): Playlist {
     return new Playlist(entries as readonly PlaylistEntry[]);
   }
 

@@ -25,10 +25,11 @@ function killDaemonsAtExit(child: ChildProcess): void {
 
 function spawnThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   const worker = new Worker(entry, { name: options.name });
-  if (options.daemon) worker.unref();
   worker.on('message', events.message);
   worker.on('error', events.error);
   worker.on('exit', (code) => events.exit(code));
+  // After the listeners: adding a 'message' listener refs the worker's port again.
+  if (options.daemon) worker.unref();
   return {
     ident: worker.threadId,
     pid: undefined,

@@ -1,0 +1,115 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Process, TaskError, Thread, taskModule } from '@threadkit/node';
+
+const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
+const liveness = fileURLToPath(new URL('./fixtures/liveness.mjs', import.meta.url));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, ms = 5_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    if (!alive(pid)) return true;
+  }
+  return !alive(pid);
+}
+
+function runScript(...args: string[]) {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [liveness, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { ...r, ms: Date.now() - started };
+}
+
+describe('TypeScript task modules on this Node', () => {
+  for (const Kind of [Thread, Process]) {
+    it(`${Kind.name} runs a .ts task module (tsx on Node 20, type stripping on Node >= 22.6)`, async () => {
+      const w = new Kind({ target: tasks.typed, args: [{ id: 7 }] });
+      w.start();
+      expect(await w.result()).toEqual({ id: 7, seen: true });
+    });
+
+    it(`${Kind.name}: an error thrown in a .ts module keeps its class, code and a stack into the .ts file`, async () => {
+      const w = new Kind({ target: tasks.fail, args: ['x'] });
+      w.start();
+      const error = (await w.result().catch((e: unknown) => e)) as TaskError;
+      expect(error).toBeInstanceOf(TaskError);
+      expect(error.remoteName).toBe('MyErr');
+      expect((error.cause as { code?: string }).code).toBe('E_MINE');
+      expect(error.remoteStack).toMatch(/tasks\.ts:\d+/);
+    });
+  }
+});
+
+describe('Process on Node is a real OS process', () => {
+  it('has a pid of its own, alive while it runs', async () => {
+    const p = new Process({ target: tasks.whoami, args: [] });
+    p.start();
+    expect(p.pid).toBeTypeOf('number');
+    expect(p.pid).not.toBe(process.pid);
+    expect(p.ident).toBe(p.pid);
+    expect(await p.result()).toEqual({ pid: p.pid });
+    expect(await gone(p.pid!)).toBe(true);
+  });
+
+  it('kill() sends SIGKILL: exitCode -9', async () => {
+    const p = new Process({ target: tasks.forever, args: [] });
+    p.start();
+    await p.kill();
+    expect(p.exitCode).toBe(-9);
+    expect(alive(p.pid!)).toBe(false);
+  });
+
+  it('a signal from outside shows as a negative exit code, and the pending result rejects', async () => {
+    const p = new Process({ target: tasks.forever, args: [] });
+    p.start();
+    const result = p.result();
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(p.pid!, 'SIGINT');
+    await expect(result).rejects.toThrow(/exited with code -2 while running forever/);
+    expect(p.exitCode).toBe(-2);
+  });
+
+  it('a process whose parent was killed exits instead of living on as an orphan', async () => {
+    const parent = spawn(process.execPath, [liveness, 'process', 'normal', 'forever'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+    const pid = Number(/started (\d+)/.exec(line)?.[1]);
+    expect(alive(pid)).toBe(true);
+    parent.kill('SIGKILL');
+    expect(await gone(pid)).toBe(true);
+  });
+});
+
+describe('liveness at exit', () => {
+  for (const kind of ['thread', 'process']) {
+    it(`a daemon ${kind} running forever does not keep the program alive`, async () => {
+      const r = runScript(kind, 'daemon', 'forever');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/main end/);
+      const pid = Number(/started (\d+)/.exec(r.stdout)?.[1]);
+      if (kind === 'process') expect(await gone(pid)).toBe(true);
+    });
+
+    it(`a non-daemon ${kind} keeps the program alive until it ends, then the program exits`, () => {
+      const r = runScript(kind, 'normal', 'say');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/main end\n(.*\n)*worker says bye\n/);
+    });
+
+    it(`an unobserved failure in a ${kind} is printed once to stderr with its remote stack`, () => {
+      const r = runScript(kind, 'normal', 'fail');
+      expect(r.status).toBe(0);
+      const reports = r.stderr.match(/Exception in (Thread|Process)-1:/g) ?? [];
+      expect(reports).toHaveLength(1);
+      expect(r.stderr).toMatch(/MyErr: unobserved failure/);
+      expect(r.stderr).toMatch(/at fail .*tasks\.ts:\d+/);
+    });
+  }
+});
