@@ -3,7 +3,7 @@
  * Users import an adapter (`@threadkit/node`, `@threadkit/browser`, `@threadkit/deno`), which
  * installs its runtime and re-exports all of this.
  */
-export { Thread, Process, BaseThread, setExcepthook } from './thread.js';
+export { Thread, Process, BaseThread, setExcepthook, activeChildren } from './thread.js';
 export type { ThreadOptions, Invocation, ExceptHook } from './thread.js';
 export { taskModule, isTaskRef } from './task.js';
 export type { TaskRef, TaskModule, Target, TargetFunction, AnyFunction, ModuleSpecifier } from './task.js';
@@ -11,7 +11,8 @@ export { Playlist } from './playlist.js';
 export type { PlaylistEntry, PlayMode, PlayOptions, PlaylistEvent, PlaylistReport, TimelineEntry } from './playlist.js';
 export { renderTimeline, displayWidth } from './timeline.js';
 export type { RenderOptions } from './timeline.js';
-export { useRuntime, getRuntime, cpuCount, exit, inWorker } from './runtime.js';
+export { useRuntime, getRuntime, cpuCount, exit, inWorker, currentThread } from './runtime.js';
+export type { CurrentThread } from './runtime.js';
 export type { Runtime, WorkerHandle, WorkerEvents, WorkerScope, SpawnOptions, WorkerKind, Capabilities } from './runtime.js';
 export {
   ThreadkitError,

@@ -23,7 +23,15 @@ export interface CloseMessage {
   readonly t: 'close';
 }
 
-export type ToWorker = RunMessage | CloseMessage;
+/** Parent → worker, first: who this worker is, for `currentThread()` inside tasks. */
+export interface InitMessage {
+  readonly t: 'init';
+  readonly name: string;
+  readonly kind: 'thread' | 'process';
+  readonly ident: number | undefined;
+}
+
+export type ToWorker = InitMessage | RunMessage | CloseMessage;
 
 /** Worker → parent: the worker loop is running. */
 export interface ReadyMessage {

@@ -100,6 +100,25 @@ export function cpuCount(): number {
 }
 
 let scope: WorkerScope | undefined;
+let self: CurrentThread = { name: 'MainThread', kind: 'main', ident: undefined };
+
+/** Who is running: inside a task, the thread or process that runs it; elsewhere the main thread. */
+export interface CurrentThread {
+  readonly name: string;
+  readonly kind: 'main' | 'thread' | 'process';
+  /** The thread id (the process id for a process); `undefined` on the main thread. */
+  readonly ident: number | undefined;
+}
+
+/** Python's `threading.current_thread()`: inside a task, the name, kind and ident of the worker running it. */
+export function currentThread(): CurrentThread {
+  return self;
+}
+
+/** Called by core's worker loop when the parent says who this worker is. */
+export function _setCurrentThread(info: CurrentThread): void {
+  self = Object.freeze({ ...info });
+}
 let requestExit: ((code: number) => void) | undefined;
 
 /** Called by core's worker loop: marks this realm as a threadkit worker. */

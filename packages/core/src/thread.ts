@@ -52,6 +52,13 @@ export type ExceptHook = (args: { readonly thread: BaseThread; readonly error: E
 
 let excepthook: ExceptHook | undefined;
 
+const alive = new Set<BaseThread>();
+
+/** The threads and processes started from here that are still alive, like Python's `multiprocessing.active_children()`. */
+export function activeChildren(): BaseThread[] {
+  return [...alive];
+}
+
 /** Sets what happens to a failure nobody observed (default: its stack is written to stderr once). Pass `undefined` to restore the default. */
 export function setExcepthook(hook: ExceptHook | undefined): void {
   excepthook = hook;
@@ -179,6 +186,8 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
       this.#markDone();
       throw this.#error;
     }
+    alive.add(this);
+    this.#handle.post(envelope({ t: 'init', name: this.name, kind: this.kind, ident: this.#handle.ident }));
     this.#starting = true;
     let body: Promise<unknown>;
     try {
@@ -195,6 +204,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
       this.#handle.kill();
       this.#error = error;
       this.#state = 'stopped';
+      alive.delete(this);
       this.#markDone();
       throw error;
     }
@@ -423,6 +433,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   #maybeFinish(): void {
     if (!this.#workerExited || !this.#runSettled || this.#state === 'stopped') return;
     this.#state = 'stopped';
+    alive.delete(this);
     this.#exitCode = this.#computeExitCode();
     // An error that escaped every task outranks what run() made of it.
     if (this.#uncaught) this.#error = this.#uncaught;

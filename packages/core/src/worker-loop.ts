@@ -7,7 +7,7 @@ import { explainCloneError, isCloneFailure } from './clone.js';
 import { _now } from './_globals.js';
 import { envelope, unwrap, type FailureKind, type FromWorker, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
 import type { AnyFunction } from './task.js';
-import { _ExitSignal, _enterWorker, type WorkerScope } from './runtime.js';
+import { _ExitSignal, _enterWorker, _setCurrentThread, type WorkerScope } from './runtime.js';
 
 export type { WorkerScope } from './runtime.js';
 
@@ -125,7 +125,9 @@ export function runWorker(scope: WorkerScope): void {
   scope.onMessage((data) => {
     const message = unwrap<ToWorker>(data);
     if (!message) return;
-    if (message.t === 'run') {
+    if (message.t === 'init') {
+      _setCurrentThread({ name: message.name, kind: message.kind, ident: message.ident });
+    } else if (message.t === 'run') {
       running++;
       void run(message).finally(() => {
         running--;

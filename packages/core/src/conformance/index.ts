@@ -13,6 +13,8 @@ import {
   TimeoutError,
   WorkerExitError,
   WorkerStartError,
+  activeChildren,
+  currentThread,
   renderTimeline,
   setExcepthook,
   taskModule,
@@ -100,6 +102,14 @@ function lifecycle(t: TestApi, kind: WorkerKind): void {
       const b = spawn({ target: tasks.add, args: [1, 1], name: 'player-1' });
       equal(b.name, 'player-1');
       await Promise.all([a.join(), b.join()]);
+    });
+
+    t.it('currentThread() inside a task names the worker; activeChildren() lists it while alive', async () => {
+      const w = spawn({ target: tasks.whoAmI, args: [], name: 'who' });
+      ok(activeChildren().includes(w), 'listed while alive');
+      deepEqual(await w.result(), { name: 'who', kind, ident: w.ident });
+      ok(!activeChildren().includes(w), 'gone once ended');
+      deepEqual(currentThread(), { name: 'MainThread', kind: 'main', ident: undefined });
     });
 
     t.it('join(timeout) resolves false while it runs and true once it ends', async () => {
