@@ -1,0 +1,353 @@
+/**
+ * The seed's examples E1–E6, in threadkit, in order, plus the GIL point (CPU-bound work).
+ *
+ *   tsx src/main.ts [--scale <ms per seed second>] [--only E3,E4,...] [--primes <limit>]
+ *
+ * Each example first runs as the seed writes it (printing what the seed prints), then plays the
+ * same tracks through a `Playlist` and draws its timeline: sequential play is a staircase of
+ * bars, concurrent play a stack. Where the TypeScript differs from the seed, a comment says so.
+ */
+import { parseArgs } from 'node:util';
+import {
+  Playlist,
+  Process,
+  Thread,
+  cpuCount,
+  displayWidth,
+  renderTimeline,
+  taskModule,
+  type AnyFunction,
+  type PlayMode,
+  type PlaylistEntry,
+  type PlaylistReport,
+  type Target,
+} from '@threadkit/node';
+// The task functions themselves, for the single-threaded examples (E1, E2), which call them directly...
+import * as player from './tasks.ts';
+// ...and the same module as tasks a worker can run: `tasks.music` names the export `music` of tasks.ts.
+const tasks = taskModule<typeof player>(new URL('./tasks.ts', import.meta.url));
+const { ctime } = player;
+
+// ── Command line ───────────────────────────────────────────────────────────────────────────
+
+const EXAMPLES = ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'CPU'] as const;
+type ExampleId = (typeof EXAMPLES)[number];
+
+const USAGE = `Usage: tsx src/main.ts [options]
+  --scale <ms>      milliseconds per seed second (default 100)
+  --only <ids>      run only these examples, e.g. --only E3 or --only E1,E3,CPU (${EXAMPLES.join(', ')})
+  --primes <limit>  CPU example: count the primes below this limit (default 5000000)
+  --help            show this help`;
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let cli;
+try {
+  cli = parseArgs({
+    options: {
+      scale: { type: 'string', default: '100' },
+      only: { type: 'string', multiple: true },
+      primes: { type: 'string', default: '5000000' },
+      help: { type: 'boolean', default: false },
+    },
+    // `pnpm start -- --scale 50` passes a literal `--` through to us.
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+  }).values;
+} catch (error) {
+  fail((error as Error).message);
+}
+if (cli.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+/** Milliseconds per seed second. */
+const scale = Number(cli.scale);
+if (!Number.isFinite(scale) || scale <= 0) fail(`--scale must be a positive number of milliseconds, got ${cli.scale}`);
+const primesLimit = Number(cli.primes);
+if (!Number.isInteger(primesLimit) || primesLimit < 2) fail(`--primes must be an integer >= 2, got ${cli.primes}`);
+const only = new Set(
+  (cli.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toUpperCase()).filter(Boolean),
+);
+for (const id of only) if (!(EXAMPLES as readonly string[]).includes(id)) fail(`--only: unknown example ${id}`);
+const selected = (id: ExampleId) => only.size === 0 || only.has(id);
+
+// ── Presentation helpers ───────────────────────────────────────────────────────────────────
+
+/** A duration in seed seconds. */
+const secs = (ms: number) => `${(ms / scale).toFixed(2)} s`;
+
+function header(id: string, seed: string, shows: string): void {
+  const title = `${id} · ${seed} `;
+  console.log(`\n━━ ${title}${'━'.repeat(Math.max(3, 86 - displayWidth(title)))}`);
+  console.log(`   ${shows}\n`);
+}
+
+/** Wall-clock total of a seed-style run, as the seed's "all end" line implies it. */
+function total(id: string, startedAt: number, trackSum: number, concurrent?: { workers: string; longest: number }): void {
+  const elapsed = secs(performance.now() - startedAt);
+  if (!concurrent) console.log(`   (${id} total ${elapsed}; the tracks add up to ${trackSum} s)`);
+  else console.log(`   (${id} total ${elapsed}, with starting ${concurrent.workers}; the tracks add up to ${trackSum} s, the longest is ${concurrent.longest} s)`);
+}
+
+/**
+ * Plays the example's tracks again through a Playlist and draws the timeline. The bars are
+ * measured inside the workers; the gap before the first bar is the time it took to start them.
+ */
+async function timeline(id: string, mode: PlayMode, entries: readonly PlaylistEntry[]): Promise<PlaylistReport> {
+  console.log(`\n   The same tracks as a Playlist, mode '${mode}':\n`);
+  const report = await new Playlist(entries).play({ mode });
+  const chart = renderTimeline(report, { unitMs: scale, unit: 's', width: 50 });
+  console.log(chart.replace(/^/gm, '   '));
+  const rows = report.timeline;
+  const first = Math.min(...rows.map((r) => r.start));
+  const span = Math.max(...rows.map((r) => r.end)) - first;
+  const sum = rows.reduce((s, r) => s + (r.end - r.start), 0);
+  const longest = Math.max(...rows.map((r) => r.end - r.start));
+  // The verdict is read off the measurement, never assumed.
+  const verdict =
+    span >= 0.9 * sum ? 'one after another: total ≈ sum of the tracks' : span <= 1.15 * longest ? 'they overlapped: total ≈ the longest track' : 'they partly overlapped';
+  console.log(`\n   ${id} timeline: tracks played in ${secs(span)} (sum ${secs(sum)}, longest ${secs(longest)}): ${verdict}`);
+  const workers = mode === 'sequential' ? 'its worker' : mode === 'processes' ? 'the processes' : 'the threads';
+  console.log(`   (wall clock ${secs(report.elapsed)}: starting ${workers} took ${Math.round(first)} ms before the first bar,`);
+  console.log(`    and a worker's first bar includes loading tasks.ts in that worker)`);
+  return report;
+}
+
+/** A Playlist entry for a task and its arguments. */
+function track<F extends AnyFunction>(title: string, task: Target<F>, args: Parameters<F>): PlaylistEntry {
+  return { title, task, args } as PlaylistEntry;
+}
+
+// ── E1 ─────────────────────────────────────────────────────────────────────────────────────
+
+async function e1(): Promise<void> {
+  header('E1', 'music() then movie(), one thread', "The single-thread era: tasks run one after another, so the total is the sum (2 s + 5 s = 7 s).");
+  const t0 = performance.now();
+  // The seed's `music()` and `movie()` take no arguments; ours take the time scale. E2 redefines
+  // music and movie with a title, so tasks.ts calls E1's versions music1 and movie1.
+  await player.music1(scale);
+  await player.movie1(scale);
+  console.log('all end;', ctime());
+  total('E1', t0, 2 + 5);
+
+  await timeline('E1', 'sequential', [track('music()', tasks.music1, [scale]), track('movie()', tasks.movie1, [scale])]);
+}
+
+// ── E2 ─────────────────────────────────────────────────────────────────────────────────────
+
+async function e2(): Promise<void> {
+  header('E2', "music(func, loop), movie(func, loop)", 'A player for any title, played `loop` times: more useful, still sequential (2×2 s + 2×5 s = 14 s).');
+  const t0 = performance.now();
+  await player.music('爱情买卖', 2, scale);
+  await player.movie('阿凡达', 2, scale);
+  console.log('all end:', ctime());
+  total('E2', t0, 2 * 2 + 2 * 5);
+
+  await timeline('E2', 'sequential', [track('爱情买卖', tasks.music, ['爱情买卖', 2, scale]), track('阿凡达', tasks.movie, ['阿凡达', 2, scale])]);
+}
+
+// ── E3 ─────────────────────────────────────────────────────────────────────────────────────
+
+async function e3(): Promise<void> {
+  header('E3', "threading.Thread(target=music, args=('爱情买卖', 2))", 'The same two players on two threads: they overlap, so the tracks take the longest (10 s), not the sum (14 s).');
+  const t0 = performance.now();
+  // 创建线程数组: an array of threads
+  const threads: Thread[] = [];
+  // 创建线程t1, 并添加到线程数组. `args` is an array where Python has a tuple.
+  const t1 = new Thread({ target: tasks.music, args: ['爱情买卖', 2, scale] });
+  threads.push(t1);
+  const t2 = new Thread({ target: tasks.movie, args: ['阿凡达', 2, scale] });
+  threads.push(t2);
+
+  // 启动线程: start them all...
+  for (const t of threads) t.start();
+  // ...then wait for each. join() is async: without `await` (like without join() in Python),
+  // "all end" would print before the music is over.
+  for (const t of threads) await t.join();
+  console.log(`all end: ${ctime()}`);
+  total('E3', t0, 2 * 2 + 2 * 5, { workers: '2 threads', longest: 2 * 5 });
+
+  await timeline('E3', 'threads', [track('爱情买卖', tasks.music, ['爱情买卖', 2, scale]), track('阿凡达', tasks.movie, ['阿凡达', 2, scale])]);
+}
+
+// ── E4 ─────────────────────────────────────────────────────────────────────────────────────
+
+/** The seed's playlist: file → seconds per play. A plain object keeps insertion order like Python's dict. */
+const lists = { '歌曲1': 3, '视频2': 3, '歌曲3': 4 };
+
+async function e4(): Promise<void> {
+  header('E4', 'super_player(file_, time) over a playlist, one thread each', 'One thread per playlist entry, each plays twice: the total is the longest entry (2×4 s = 8 s), not the sum (20 s).');
+  const t0 = performance.now();
+  const threads: Thread[] = [];
+  // 创建线程: lists.items() is Object.entries(lists).
+  for (const [file, time] of Object.entries(lists)) {
+    const t = new Thread({ target: tasks.superPlayer, args: [file, time, scale] });
+    threads.push(t);
+  }
+  // The seed's `files = range(len(lists))` indexes the array; for...of does the same.
+  for (const t of threads) t.start();
+  for (const t of threads) await t.join();
+  console.log(`end: ${ctime()}`);
+  total('E4', t0, 2 * (3 + 3 + 4), { workers: '3 threads', longest: 2 * 4 });
+
+  await timeline('E4', 'threads', Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])));
+}
+
+// ── E5 ─────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The seed's custom thread class. `run()` is the thread's body; it runs here in the parent and
+ * sends work to the thread's worker with `this.invoke(task, ...args)`, because a function
+ * itself cannot cross into a worker: `func` is a task (an export of tasks.ts), not a closure.
+ */
+class MyThread<F extends AnyFunction> extends Thread<F> {
+  readonly func: Target<F>;
+
+  constructor(func: Target<F>, args: Parameters<F>, name = '') {
+    // threading.Thread.__init__(self); args and name are Thread's own fields here.
+    super({ args, name });
+    this.func = func;
+  }
+
+  protected override run(): Promise<Awaited<ReturnType<F>>> {
+    return this.invoke(this.func, ...this.args); // self.func(*self.args)
+  }
+}
+
+async function e5(): Promise<void> {
+  header('E5', 'class MyThread(threading.Thread) with run()', 'A custom thread class: run() plays func(*args) in the thread; the two overlap (2×4 s = 8 s, not 14 s).');
+  const lists = { '歌曲': 3, '视频': 4 };
+  const t0 = performance.now();
+  const threads: MyThread<typeof player.superPlayer>[] = [];
+  for (const [file, time] of Object.entries(lists)) {
+    // super_play.__name__: a task knows its export's name.
+    const t = new MyThread(tasks.superPlayer, [file, time, scale], tasks.superPlayer.name);
+    threads.push(t);
+  }
+  for (const t of threads) t.start();
+  for (const t of threads) await t.join();
+  console.log(`end:${ctime()}`);
+  console.log(`   (thread names: ${threads.map((t) => t.name).join(', ')})`);
+  total('E5', t0, 2 * (3 + 4), { workers: '2 threads', longest: 2 * 4 });
+
+  await timeline('E5', 'threads', Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])));
+}
+
+// ── E6 ─────────────────────────────────────────────────────────────────────────────────────
+
+async function e6(): Promise<void> {
+  header('E6', 'multiprocessing.Process(target=super_player, args=(file_, time))', 'E4 with processes: the same API, each player an OS process with its own pid; the total is again the longest entry.');
+  const t0 = performance.now();
+  const processes: Process[] = [];
+  for (const [file, time] of Object.entries(lists)) {
+    const p = new Process({ target: tasks.superPlayer, args: [file, time, scale] });
+    processes.push(p);
+  }
+  // 启动进程
+  for (const p of processes) {
+    p.start();
+    console.log(`${p.name}: pid ${p.pid} (this program is pid ${process.pid})`);
+  }
+  for (const p of processes) await p.join();
+  console.log(`end:${ctime()}`);
+  console.log(`   (exit codes: ${processes.map((p) => `${p.name} ${p.exitCode}`).join(', ')})`);
+  total('E6', t0, 2 * (3 + 3 + 4), { workers: '3 processes', longest: 2 * 4 });
+
+  await timeline('E6', 'processes', Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])));
+}
+
+// ── CPU: the GIL point ─────────────────────────────────────────────────────────────────────
+
+/**
+ * A thread that counts its part of the primes. Like E5's MyThread it overrides run(), the
+ * thread's body, which runs here in the parent: first it loads tasks.ts in its worker, then it
+ * waits at a start line until every counter is loaded, so no thread counts while another is
+ * still starting (on Node 20 that start-up is CPU work too: tsx compiles tasks.ts in each worker).
+ */
+class PrimeCounter extends Thread {
+  constructor(
+    readonly part: number,
+    readonly parts: number,
+    readonly startLine: { arrive(): void; ready: Promise<void> },
+  ) {
+    super({ name: `Thread-${part + 1}` });
+  }
+
+  protected override async run(): Promise<{ primes: number; start: number; end: number }> {
+    await this.invoke(tasks.countPrimes, 0); // nothing to count: just loads tasks.ts in this worker
+    this.startLine.arrive();
+    await this.startLine.ready;
+    return this.invoke(tasks.countPrimesTimed, primesLimit, this.part, this.parts);
+  }
+}
+
+/** Counts the primes split over `parts` threads; returns the wall clock and a timeline of the counting itself. */
+async function countOn(parts: number): Promise<{ primes: number; wall: number; computing: number; report: PlaylistReport }> {
+  const origin = performance.timeOrigin + performance.now();
+  const t0 = performance.now();
+  let arrived = 0;
+  let go!: () => void;
+  const startLine = { ready: new Promise<void>((resolve) => (go = resolve)), arrive: () => void (++arrived === parts && go()) };
+  const threads: PrimeCounter[] = [];
+  for (let i = 0; i < parts; i++) threads.push(new PrimeCounter(i, parts, startLine));
+  for (const t of threads) t.start();
+  // result() is join() plus the value run() returned (or its error, with the remote stack).
+  const results = (await Promise.all(threads.map((t) => t.result()))) as { primes: number; start: number; end: number }[];
+  const wall = performance.now() - t0;
+  const rows = results.map((r, i) => ({
+    title: parts === 1 ? 'all numbers' : `part ${i + 1} of ${parts}`,
+    worker: threads[i]!.name,
+    start: r.start - origin,
+    end: r.end - origin,
+    result: r.primes,
+  }));
+  const computing = Math.max(...rows.map((r) => r.end)) - Math.min(...rows.map((r) => r.start));
+  const primes = results.reduce((s, r) => s + r.primes, 0);
+  // renderTimeline draws any { mode, elapsed, timeline }: here, the counting as each thread timed it.
+  return { primes, wall, computing, report: { mode: 'threads', elapsed: wall, timeline: rows } };
+}
+
+async function cpu(): Promise<void> {
+  const n = Math.max(2, cpuCount());
+  header(
+    'CPU',
+    `the GIL: CPU-bound work on 1 thread vs ${n} threads`,
+    `In CPython the GIL lets one thread run Python at a time, so CPU-bound threads do not speed up. JavaScript threads are
+   real parallel threads (an engine instance each): count the primes below ${primesLimit.toLocaleString('en-US')} on 1 thread, then split over ${n}.`,
+  );
+  const show = (report: PlaylistReport) => console.log(renderTimeline(report, { unitMs: 1000, unit: 's', width: 50 }).replace(/^/gm, '   '));
+  const ms = (v: number) => `${Math.round(v)} ms`;
+
+  const one = await countOn(1);
+  show(one.report);
+  console.log();
+  const many = await countOn(n);
+  show(many.report);
+
+  console.log(`\n   1 thread : ${one.primes} primes, counting took ${ms(one.computing)}, wall clock ${ms(one.wall)} (with starting it)`);
+  console.log(`   ${n} threads: ${many.primes} primes, counting took ${ms(many.computing)}, wall clock ${ms(many.wall)}`);
+  const speedup = one.computing / many.computing;
+  console.log(`   CPU speed-up: ${speedup.toFixed(2)}× counting, ${(one.wall / many.wall).toFixed(2)}× wall clock, on ${cpuCount()} logical CPUs`);
+  // Measured, never assumed: the verdict follows the numbers.
+  console.log(
+    speedup >= 1.3
+      ? '   Measured: the threads counted in parallel. No GIL: for CPU-bound work, JS threads do what Python needs processes for.'
+      : '   Measured: no real speed-up this time (a busy machine, or a single CPU?); try again with a larger --primes.',
+  );
+  if (one.primes !== many.primes) throw new Error(`the ${n} parts counted ${many.primes} primes, the whole ${one.primes}`);
+}
+
+// ── Run them in order ──────────────────────────────────────────────────────────────────────
+
+const examples: Record<ExampleId, () => Promise<void>> = { E1: e1, E2: e2, E3: e3, E4: e4, E5: e5, E6: e6, CPU: cpu };
+
+console.log(`threadkit demo: the seed's examples on Node ${process.versions.node}. 1 seed second = ${scale} ms.`);
+console.log('Every thread or process loads tasks.ts when it starts (on Node 20, tsx compiles it in each one):');
+console.log('that start-up, a few tenths of a real second, shows as the gap before the bars of each timeline.');
+const started = performance.now();
+for (const id of EXAMPLES) if (selected(id)) await examples[id]();
+console.log(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s (real seconds).`);
+if (only.size === 0) console.log("E7 (Pipe) and E8 (Queue) come with threadkit's Pipe and Queue, which core does not have yet.");

@@ -1,0 +1,118 @@
+/**
+ * The seed's task functions: what runs in a thread or a process.
+ *
+ * A task module is a plain module of exported functions. main.ts calls them directly (the
+ * seed's single-threaded examples) and runs them in workers through
+ * `taskModule<typeof import('./tasks.ts')>(new URL('./tasks.ts', import.meta.url))`.
+ *
+ * Where the TS differs from the seed: every player takes one extra, last argument, `scaleMs`
+ * (milliseconds per seed "second"), so the demo can play the seed's 2 s / 5 s tracks in a
+ * fraction of the time. It is passed explicitly rather than read from an environment
+ * variable, so the same module works in every runtime's workers.
+ */
+
+/** A seed "second" at the default scale of the standalone functions: a real second. */
+const SECOND = 1000;
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * Python's `time.ctime()` (`Wed Nov 26 19:09:01 2025`), with milliseconds added
+ * (`19:09:01.042`) because the demo shrinks seconds.
+ */
+export function ctime(date = new Date()): string {
+  const day = String(date.getDate()).padStart(2, ' ');
+  const time = `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${String(date.getMilliseconds()).padStart(3, '0')}`;
+  return `${DAYS[date.getDay()]} ${MONTHS[date.getMonth()]} ${day} ${time} ${date.getFullYear()}`;
+}
+
+/** Python's `time.sleep(seconds)`, in seed seconds of `scaleMs` milliseconds each. */
+export function sleep(seconds: number, scaleMs = SECOND): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, seconds * scaleMs));
+}
+
+// ── E1: the first player. `music()` and `movie()` take no title and play once. ──────────────
+
+/** E1's `music()`: print the time, "play" for 2 seconds. */
+export async function music1(scaleMs = SECOND): Promise<void> {
+  console.log(ctime());
+  await sleep(2, scaleMs);
+}
+
+/** E1's `movie()`: print the time, "play" for 5 seconds. */
+export async function movie1(scaleMs = SECOND): Promise<void> {
+  console.log(ctime());
+  await sleep(5, scaleMs);
+}
+
+// ── E2–E3: a player for any title, played `loop` times. ────────────────────────────────────
+
+/** `music(func, loop)`: listen to `func` `loop` times, 2 seconds each. */
+export async function music(func: string, loop: number, scaleMs = SECOND): Promise<void> {
+  for (let i = 0; i < loop; i++) {
+    console.log(`listen ${func} ${ctime()}`);
+    await sleep(2, scaleMs);
+  }
+}
+
+/** `movie(func, loop)`: look at `func` `loop` times, 5 seconds each. */
+export async function movie(func: string, loop: number, scaleMs = SECOND): Promise<void> {
+  for (let i = 0; i < loop; i++) {
+    console.log(`look ${func} ${ctime()}`);
+    await sleep(5, scaleMs);
+  }
+}
+
+// ── E4–E6: the super player. ───────────────────────────────────────────────────────────────
+
+/** `super_player(file_, time)`: plays `file` twice, `time` seconds each. */
+export async function superPlayer(file: string, time: number, scaleMs = SECOND): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    // The two plays make the overlap of concurrent players easy to see.
+    console.log(`Start playing: ${file} ${ctime()}`);
+    await sleep(time, scaleMs);
+  }
+}
+
+// ── The GIL point: CPU-bound work. ─────────────────────────────────────────────────────────
+
+function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  if (n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
+}
+
+/** Numbers are dealt to the parts in blocks of this size, round-robin, so every part gets about the same work. */
+const BLOCK = 10_000;
+
+/**
+ * Counts the primes below `limit` by trial division: pure CPU, no I/O, no sleeping.
+ * With `parts > 1` it counts only its share (`part` of `parts`); the shares add up to the whole.
+ */
+export function countPrimes(limit: number, part = 0, parts = 1): number {
+  if (!Number.isInteger(part) || !Number.isInteger(parts) || parts < 1 || part < 0 || part >= parts) {
+    throw new RangeError(`countPrimes: part must be an integer in [0, parts), got part ${part} of ${parts}`);
+  }
+  let count = 0;
+  for (let lo = part * BLOCK; lo < limit; lo += parts * BLOCK) {
+    const hi = Math.min(lo + BLOCK, limit);
+    for (let n = lo; n < hi; n++) if (isPrime(n)) count++;
+  }
+  return count;
+}
+
+/** Wall-clock milliseconds comparable across threads and processes (each has its own `performance.timeOrigin`). */
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * {@link countPrimes}, timed inside the thread: when the counting started and ended (epoch ms),
+ * so the demo measures the computing itself, apart from the time it takes to start a worker.
+ */
+export function countPrimesTimed(limit: number, part = 0, parts = 1): { primes: number; start: number; end: number } {
+  const start = now();
+  const primes = countPrimes(limit, part, parts);
+  return { primes, start, end: now() };
+}

@@ -1,0 +1,178 @@
+/**
+ * Runs the demo as a user would (a child process, on a small time scale) and checks what it
+ * prints: every example is there, sequential play takes the sum of the tracks and concurrent
+ * play overlaps them. These are behaviour checks with wide margins, not speed benchmarks.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// ms per seed second: large enough that a track outlasts the spread in worker start-up times
+// (~0.1–0.35 s on Node 20, where tsx compiles tasks.ts in each worker), so overlap is not luck.
+const SCALE = 50;
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function runDemo(args: string[], timeoutMs = 50_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    // `--import tsx` is what the tsx binary does; it resolves tsx from this package.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // A demo that hangs (a worker keeping the program alive) fails here instead of stalling the run.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+/** The text of one example: from its header to the next one. */
+function section(out: string, id: string): string {
+  const start = out.indexOf(`━━ ${id} ·`);
+  expect(start, `header of ${id}`).toBeGreaterThanOrEqual(0);
+  const next = out.indexOf('\n━━ ', start + 1);
+  return out.slice(start, next === -1 ? undefined : next);
+}
+
+/** The seed-style run's wall-clock total and the sum of its tracks, in seed seconds. */
+function seedTotal(text: string, id: string): { total: number; sum: number } {
+  const m = new RegExp(`\\(${id} total ([\\d.]+) s; the tracks add up to (\\d+) s`).exec(text);
+  expect(m, `${id} total line`).not.toBeNull();
+  return { total: Number(m![1]), sum: Number(m![2]) };
+}
+
+/** The timeline's measured playing time (first bar start to last bar end), sum and longest bar, in seed seconds. */
+function played(text: string, id: string): { span: number; sum: number; longest: number } {
+  const m = new RegExp(`${id} timeline: tracks played in ([\\d.]+) s \\(sum ([\\d.]+) s, longest ([\\d.]+) s\\)`).exec(text);
+  expect(m, `${id} timeline line`).not.toBeNull();
+  return { span: Number(m![1]), sum: Number(m![2]), longest: Number(m![3]) };
+}
+
+/** The bars of the example's timeline chart, as `start → end` in seed seconds. */
+function bars(text: string): { start: number; end: number }[] {
+  return [...text.matchAll(/│ {2}([\d.]+)s → ([\d.]+)s$/gm)].map((m) => ({ start: Number(m[1]), end: Number(m[2]) }));
+}
+
+const overlaps = (a: { start: number; end: number }, b: { start: number; end: number }) => a.start < b.end && b.start < a.end;
+
+const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern, 'g'))?.length ?? 0;
+
+describe('the demo, run as a child process', () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await runDemo(['--scale', String(SCALE), '--primes', '2000000']);
+  }, 60_000);
+
+  it('exits 0 on its own, with nothing on stderr', () => {
+    expect(run.signal, `killed: it hung\n${run.stdout}`).toBeNull();
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Done in [\d.]+ s/);
+  });
+
+  it('prints the scale and every example header', () => {
+    expect(run.stdout).toContain(`1 seed second = ${SCALE} ms`);
+    for (const id of ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'CPU']) expect(run.stdout).toContain(`━━ ${id} ·`);
+  });
+
+  it('E1, E2: sequential play takes the sum of the tracks', () => {
+    for (const id of ['E1', 'E2']) {
+      const text = section(run.stdout, id);
+      const { total, sum } = seedTotal(text, id);
+      expect(total, `${id} seed-style total`).toBeGreaterThanOrEqual(0.9 * sum);
+      const t = played(text, id);
+      expect(t.span, `${id} timeline`).toBeGreaterThanOrEqual(0.9 * t.sum);
+      const rows = bars(text);
+      expect(rows).toHaveLength(2);
+      expect(overlaps(rows[0]!, rows[1]!), `${id}: the bars must not overlap: ${JSON.stringify(rows)}`).toBe(false);
+      expect(text).toMatch(/one after another/);
+    }
+    // The seed's own lines, each player played `loop` times (seed-style run + Playlist run).
+    const e2 = section(run.stdout, 'E2');
+    expect(count(e2, /listen 爱情买卖 \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d\.\d{3} \d{4}/)).toBe(4);
+    expect(count(e2, /look 阿凡达 /)).toBe(4);
+  });
+
+  it('E3, E4, E5, E6: concurrent play overlaps every pair of tracks', () => {
+    for (const [id, n] of [['E3', 2], ['E4', 3], ['E5', 2], ['E6', 3]] as const) {
+      const text = section(run.stdout, id);
+      const rows = bars(text);
+      expect(rows, id).toHaveLength(n);
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) expect(overlaps(rows[i]!, rows[j]!), `${id}: bars ${i} and ${j} overlap: ${JSON.stringify(rows)}`).toBe(true);
+      }
+    }
+  });
+
+  it('E3, E4, E6: the tracks take well under the sum of their lengths', () => {
+    for (const id of ['E3', 'E4', 'E6']) {
+      const t = played(section(run.stdout, id), id);
+      expect(t.span, `${id}: played in ${t.span} s, sum ${t.sum} s`).toBeLessThan(0.8 * t.sum);
+    }
+  });
+
+  it('E3: "all end" prints after both threads were joined', () => {
+    const text = section(run.stdout, 'E3');
+    const seedPart = text.slice(0, text.indexOf('The same tracks as a Playlist'));
+    expect(count(seedPart, /listen 爱情买卖 /)).toBe(2);
+    expect(count(seedPart, /look 阿凡达 /)).toBe(2);
+    expect(seedPart.indexOf('all end:')).toBeGreaterThan(seedPart.lastIndexOf('look 阿凡达'));
+    expect(seedPart.indexOf('all end:')).toBeGreaterThan(seedPart.lastIndexOf('listen 爱情买卖'));
+  });
+
+  it('E4: every playlist entry plays twice', () => {
+    const text = section(run.stdout, 'E4');
+    for (const file of ['歌曲1', '视频2', '歌曲3']) expect(count(text, new RegExp(`Start playing: ${file} `))).toBe(4);
+    expect(text).toMatch(/\nend: /);
+  });
+
+  it('E5: MyThread runs func(*args) under the name it was given', () => {
+    const text = section(run.stdout, 'E5');
+    expect(count(text, /Start playing: 歌曲 /)).toBe(4);
+    expect(count(text, /Start playing: 视频 /)).toBe(4);
+    expect(text).toContain('thread names: superPlayer, superPlayer');
+  });
+
+  it('E6: each player is an OS process with its own pid, and exits 0', () => {
+    const text = section(run.stdout, 'E6');
+    const pids = [...text.matchAll(/Process-\d+: pid (\d+) \(this program is pid (\d+)\)/g)];
+    expect(pids).toHaveLength(3);
+    const mine = pids[0]![2];
+    expect(new Set(pids.map((m) => m[1])).size).toBe(3);
+    for (const m of pids) expect(m[1]).not.toBe(mine);
+    expect(text).toMatch(/exit codes: Process-\d+ 0, Process-\d+ 0, Process-\d+ 0/);
+    expect(text).toContain("mode 'processes'");
+  });
+
+  it('CPU: the parts add up to the whole, and the speed-up is measured (not asserted)', () => {
+    const text = section(run.stdout, 'CPU');
+    const counts = [...text.matchAll(/threads? *: (\d+) primes, counting took (\d+) ms/g)];
+    expect(counts).toHaveLength(2);
+    expect(counts[0]![1]).toBe('148933'); // primes below 2,000,000
+    expect(counts[1]![1]).toBe(counts[0]![1]);
+    expect(text).toMatch(/CPU speed-up: [\d.]+× counting, [\d.]+× wall clock/);
+  });
+
+  it('--only runs just the chosen examples; a bad option exits 2 with the usage', async () => {
+    const e1 = await runDemo(['--scale', '5', '--only', 'e1']);
+    expect(e1.code).toBe(0);
+    expect(e1.stdout).toContain('━━ E1 ·');
+    expect(e1.stdout).not.toContain('━━ E2 ·');
+    const bad = await runDemo(['--only', 'E9']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown example E9[\s\S]*Usage:/);
+  });
+});
