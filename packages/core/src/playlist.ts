@@ -99,7 +99,7 @@ export class Playlist {
     const Player = mode === 'processes' ? ProcessPlayer : ThreadPlayer;
     const players: BaseThread[] = [];
     for (let w = 0; w < (n === 0 ? 0 : concurrency); w++) {
-      const worker = mode === 'sequential' ? 'main' : `${mode === 'processes' ? 'Process' : 'Thread'}-${w + 1}`;
+      const worker = mode === 'sequential' ? 'Thread-1' : `${mode === 'processes' ? 'Process' : 'Thread'}-${w + 1}`;
       const player = new Player({
         entries: this.entries,
         take,
