@@ -11,8 +11,12 @@ export { Playlist } from './playlist.js';
 export type { PlaylistEntry, PlayMode, PlayOptions, PlaylistEvent, PlaylistReport, TimelineEntry } from './playlist.js';
 export { renderTimeline, displayWidth } from './timeline.js';
 export type { RenderOptions } from './timeline.js';
-export { useRuntime, getRuntime, cpuCount, exit, inWorker, currentThread } from './runtime.js';
-export type { CurrentThread } from './runtime.js';
+export { useRuntime, getRuntime, cpuCount, exit, inWorker, currentThread, useTransport, currentTransport } from './runtime.js';
+export type { CurrentThread, Transport } from './runtime.js';
+export { Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier } from './primitives.js';
+export type { AcquireOptions, ConditionOptions, BarrierOptions } from './primitives.js';
+export type { WaitOptions } from './shared.js';
+export type { AbortSignalLike } from './futex.js';
 export type { Runtime, WorkerHandle, WorkerEvents, WorkerScope, SpawnOptions, WorkerKind, Capabilities } from './runtime.js';
 export {
   ThreadkitError,

@@ -4,6 +4,7 @@
  * drop unhandled rejections, and Deno drops uncaught errors' stacks.
  */
 import type { SerializedError } from './errors.js';
+import type { RpcMessage } from './rpc.js';
 
 /** Where a task's code comes from: an export of a module, or an inline function's source text. */
 export type TargetSpec =
@@ -29,9 +30,12 @@ export interface InitMessage {
   readonly name: string;
   readonly kind: 'thread' | 'process';
   readonly ident: number | undefined;
+  /** The worker's realm tag, and the counter its OS process allocates tags from (shared memory only). */
+  readonly tag: number;
+  readonly tagCounter: Int32Array | undefined;
 }
 
-export type ToWorker = InitMessage | RunMessage | CloseMessage;
+export type ToWorker = InitMessage | RunMessage | CloseMessage | RpcMessage;
 
 /** Worker → parent: the worker loop is running. */
 export interface ReadyMessage {
@@ -74,7 +78,7 @@ export interface ExitMessage {
   readonly code: number;
 }
 
-export type FromWorker = ReadyMessage | ResultMessage | FailureMessage | UncaughtMessage | ExitMessage;
+export type FromWorker = ReadyMessage | ResultMessage | FailureMessage | UncaughtMessage | ExitMessage | RpcMessage;
 
 /** Marks threadkit's messages so a worker can share its port with user messages. */
 export const PROTOCOL_KEY = '__threadkit__' as const;

@@ -150,3 +150,75 @@ export function exit(code = 0): never {
   requestExit(code);
   throw new _ExitSignal(code);
 }
+
+// ---------------------------------------------------------------------------
+// Realm tags: a number unique to each thread of this OS process, so shared objects can
+// record who holds them (RLock ownership, locks held by a worker that died).
+
+let myTag = 1;
+let tagCounter: Int32Array | undefined;
+
+/** This realm's tag: 1 on the main thread of the first process, unique among the threads of an OS process. */
+export function realmTag(): number {
+  return myTag;
+}
+
+/** The realm on whose behalf the current call runs: a remote caller while serving one, else this realm. */
+let callerTag: number | undefined;
+
+/** The tag that owns what the current call acquires. */
+export function currentCaller(): number {
+  return callerTag ?? myTag;
+}
+
+/** Runs `fn` as if called by the realm `who` (the owner serving a call from another realm). */
+export function _asCaller<T>(who: number, fn: () => T): T {
+  const outer = callerTag;
+  callerTag = who;
+  try {
+    return fn();
+  } finally {
+    callerTag = outer;
+  }
+}
+
+/** Allocates a tag for a new thread, from the counter its whole OS process shares. */
+export function _allocateTag(shared: boolean): { tag: number; counter: Int32Array | undefined } {
+  if (!tagCounter) {
+    const SAB = (globalThis as unknown as { SharedArrayBuffer?: new (n: number) => ArrayBuffer }).SharedArrayBuffer;
+    tagCounter = new Int32Array(SAB ? new SAB(4) : new ArrayBuffer(4));
+    Atomics.store(tagCounter, 0, myTag);
+  }
+  const tag = Atomics.add(tagCounter, 0, 1) + 1;
+  return { tag, counter: shared ? tagCounter : undefined };
+}
+
+/** Called by the worker loop with what the parent allocated. */
+export function _setRealmTag(tag: number, counter: Int32Array | undefined): void {
+  myTag = tag;
+  if (counter) tagCounter = counter;
+}
+
+// ---------------------------------------------------------------------------
+
+/** How shared objects reach other realms: `auto` uses shared memory wherever it exists. */
+export type Transport = 'auto' | 'shared' | 'message';
+
+let transport: Transport = 'auto';
+
+/**
+ * Chooses the transport for objects created from now on (`auto` by default). `message` makes
+ * them live in this realm and reach threads by messages, as they must for processes and
+ * pages without cross-origin isolation; tests use it to run every test on both transports.
+ */
+export function useTransport(choice: Transport): void {
+  if (choice !== 'auto' && choice !== 'shared' && choice !== 'message') {
+    throw new TypeError(`Cannot use transport: expected 'auto', 'shared' or 'message', got ${String(choice)}`);
+  }
+  transport = choice;
+}
+
+/** The transport in force. */
+export function currentTransport(): Transport {
+  return transport;
+}

@@ -15,7 +15,10 @@ import {
 import { explainCloneError, isCloneFailure } from './clone.js';
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
 import { envelope, unwrap, type FailureMessage, type FromWorker, type ResultMessage } from './protocol.js';
-import { getRuntime, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
+import { _allocateTag, getRuntime, realmTag, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
+import { Endpoint } from './rpc.js';
+import { marshal, type MarshalContext } from './handle.js';
+import { EOFError } from './errors.js';
 import { targetName, targetSpec, type AnyFunction, type Target } from './task.js';
 import { checkTimeout, describe } from './timeout.js';
 
@@ -91,6 +94,11 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   #workerCode: number | null = null;
   #uncaught: Error | undefined;
   #requestedExit: number | undefined;
+  #tag = 0;
+  #endpoint: Endpoint | undefined;
+  #marshal: MarshalContext | undefined;
+  /** Shared objects handed to this worker, to clean up after it when it dies. */
+  #sent = new Set<object>();
   #runtimeError: Error | undefined;
   #ready = false;
   #runSettled = false;
@@ -187,7 +195,13 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
       throw this.#error;
     }
     alive.add(this);
-    this.#handle.post(envelope({ t: 'init', name: this.name, kind: this.kind, ident: this.#handle.ident }));
+    const handle = this.#handle;
+    const shared = this.kind === 'thread' && runtime.capabilities.sharedMemory;
+    const { tag, counter } = _allocateTag(shared);
+    this.#tag = tag;
+    this.#endpoint = new Endpoint((message) => handle.post(envelope(message)), realmTag);
+    this.#marshal = { shared, endpoint: this.#endpoint, sent: this.#sent };
+    handle.post(envelope({ t: 'init', name: this.name, kind: this.kind, ident: handle.ident, tag, tagCounter: counter }));
     this.#starting = true;
     let body: Promise<unknown>;
     try {
@@ -244,7 +258,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     }
     const id = ++this.#nextId;
     try {
-      handle.post(envelope({ t: 'run', id, target: spec, args }));
+      handle.post(envelope({ t: 'run', id, target: spec, args: marshal(args, this.#marshal!) as unknown[] }));
     } catch (error) {
       const failure = isCloneFailure(error) ? explainCloneError(`Cannot start ${name} on ${this.name}`, args, 'args', error) : error instanceof Error ? error : new Error(String(error));
       if (this.#starting && !this.#startError) this.#startError = failure;
@@ -331,6 +345,12 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     const message = unwrap<FromWorker>(data);
     if (!message) return;
     switch (message.t) {
+      case 'rpc-call':
+      case 'rpc-reply':
+      case 'rpc-cancel':
+      case 'rpc-ack':
+        this.#endpoint?.receive(message);
+        return;
       case 'ready':
         this.#ready = true;
         return;
@@ -410,7 +430,21 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     this.#workerExited = true;
     this.#workerCode = code;
     this.#rejectAll((task) => this.#exitError(task));
+    this.#cleanUpAfter();
     this.#maybeFinish();
+  }
+
+  /** The worker is gone: what it was doing through the channel is cancelled, and what it held is let go. */
+  #cleanUpAfter(): void {
+    const endpoint = this.#endpoint;
+    const peers = endpoint ? endpoint.peerTags() : [];
+    endpoint?.close(new EOFError(`${this.kind === 'process' ? 'Process' : 'Thread'} ${this.name} has ended`));
+    for (const obj of this.#sent) {
+      const o = obj as { _releaseIfHeldBy?(who: number): boolean; _holderDied?(): void };
+      if (o._releaseIfHeldBy) for (const who of [this.#tag, ...peers]) o._releaseIfHeldBy(who);
+      o._holderDied?.();
+    }
+    this.#sent.clear();
   }
 
   #onRunSettled(ok: boolean, valueOrError: unknown): void {

@@ -7,7 +7,10 @@ import { explainCloneError, isCloneFailure } from './clone.js';
 import { _now } from './_globals.js';
 import { envelope, unwrap, type FailureKind, type FromWorker, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
 import type { AnyFunction } from './task.js';
-import { _ExitSignal, _enterWorker, _setCurrentThread, type WorkerScope } from './runtime.js';
+import { _ExitSignal, _enterWorker, _setCurrentThread, _setRealmTag, realmTag, type WorkerScope } from './runtime.js';
+import { Endpoint } from './rpc.js';
+import { revive } from './handle.js';
+import './primitives.js';
 
 export type { WorkerScope } from './runtime.js';
 
@@ -28,6 +31,7 @@ export function runWorker(scope: WorkerScope): void {
   let ended = false;
 
   const post = (message: FromWorker): void => scope.post(envelope(message));
+  const endpoint = new Endpoint(post, realmTag);
 
   const end = (code: number): void => {
     if (ended) return;
@@ -85,8 +89,9 @@ export function runWorker(scope: WorkerScope): void {
     let value: unknown;
     try {
       const fn = await resolve(message.target);
+      const args = revive(message.args, endpoint) as unknown[];
       started = _now();
-      value = await fn(...message.args);
+      value = await fn(...args);
     } catch (error) {
       if (error instanceof _ExitSignal) return;
       const failure = error instanceof TaskFailure ? error : new TaskFailure(message.target.kind === 'source' && error instanceof ReferenceError && /is not defined/.test(error.message) ? 'source' : 'threw', error);
@@ -129,6 +134,9 @@ export function runWorker(scope: WorkerScope): void {
     if (!message) return;
     if (message.t === 'init') {
       _setCurrentThread({ name: message.name, kind: message.kind, ident: message.ident });
+      _setRealmTag(message.tag, message.tagCounter);
+    } else if (message.t === 'rpc-call' || message.t === 'rpc-reply' || message.t === 'rpc-cancel' || message.t === 'rpc-ack') {
+      endpoint.receive(message);
     } else if (message.t === 'run') {
       running++;
       void run(message).finally(() => {

@@ -21,7 +21,9 @@ import {
   type BaseThread,
   type ThreadOptions,
   type WorkerKind,
+  type Transport,
 } from '../index.js';
+import { syncSuite } from './sync.js';
 import type { AnyFunction } from '../task.js';
 import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
 
@@ -37,6 +39,8 @@ export interface TestApi {
 export interface ConformanceOptions {
   /** The worker kinds to cover. @default ['thread', 'process'] */
   readonly kinds?: readonly WorkerKind[];
+  /** The transports to run thread tests on. @default ['shared', 'message'] */
+  readonly transports?: readonly Transport[];
 }
 
 type Fixtures = typeof import('./fixtures/tasks.js');
@@ -53,6 +57,11 @@ export function conformance(t: TestApi, options: ConformanceOptions = {}): void 
   const kinds = options.kinds ?? ['thread', 'process'];
   for (const kind of kinds) lifecycle(t, kind);
   for (const kind of kinds) playlist(t, kind);
+  for (const kind of kinds) {
+    // Threads run every test on both transports; a process shares no memory, so 'auto' is its only one.
+    const transports: readonly Transport[] = kind === 'thread' ? (options.transports ?? ['shared', 'message']) : ['auto'];
+    for (const transport of transports) syncSuite(t, kind, transport);
+  }
 }
 
 function make<F extends AnyFunction>(kind: WorkerKind, options: ThreadOptions<F>): Thread<F> | Process<F> {

@@ -1,0 +1,192 @@
+/**
+ * `Condition`: Python's condition variable over a Lock or RLock (an RLock by default),
+ * shareable with threads and processes. Waiters are served first come, first served, and
+ * `notify(n)` wakes at most n of them.
+ */
+import { deadlineOf, notify as wake, wait, type AbortSignalLike } from './futex.js';
+import { marshal, revive, type MarshalContext } from './handle.js';
+import { Lock, RLock, checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from './lock.js';
+import type { Endpoint } from './rpc.js';
+import { _asCaller, currentCaller } from './runtime.js';
+import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { describe } from './timeout.js';
+
+const NEXT_TICKET = 0;
+const FIRST_SLOT = 2;
+// A slot: its state word, then the ticket that orders waiters.
+const FREE = 0;
+const WAITING = 1;
+const NOTIFIED = 2;
+
+const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose');
+
+/** Options of `new Condition()`. */
+export interface ConditionOptions {
+  /** How many threads may wait at once. @default 64 */
+  readonly maxWaiters?: number;
+}
+
+/**
+ * Python's `Condition(lock)`.
+ * @example
+ * const cond = new Condition();
+ * await cond.withLock(async () => { while (!ready()) await cond.wait(); });
+ */
+export class Condition extends SharedObject {
+  /** The lock this condition uses. */
+  readonly lock: Lock;
+  readonly #slots: number;
+
+  constructor(lock?: Lock, options?: ConditionOptions);
+  constructor(lock: Lock | undefined, options: ConditionOptions | undefined, origin?: Origin);
+  constructor(lock?: Lock, options: ConditionOptions = {}, origin?: Origin) {
+    const maxWaiters = options.maxWaiters ?? 64;
+    if (!Number.isInteger(maxWaiters) || maxWaiters < 1) {
+      throw new RangeError(`Cannot create Condition: maxWaiters must be an integer from 1 and up, got ${describe(maxWaiters)}`);
+    }
+    if (lock !== undefined && !(lock instanceof Lock)) throw new TypeError(`Cannot create Condition: lock must be a Lock or RLock, got ${describe(lock)}`);
+    super(origin ?? { kind: 'new', words: FIRST_SLOT + 2 * maxWaiters });
+    this.lock = lock ?? new RLock();
+    this.#slots = this.mem ? (this.mem.length - FIRST_SLOT) / 2 : 0;
+  }
+
+  protected get typeName(): string {
+    return 'Condition';
+  }
+
+  protected override extra(ctx: MarshalContext): unknown {
+    return marshal(this.lock, ctx);
+  }
+
+  /** Acquires the underlying lock. */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.lock.acquire(options);
+  }
+
+  /** Releases the underlying lock. */
+  release(): void {
+    this.lock.release();
+  }
+
+  /** Runs `fn` holding the underlying lock. */
+  withLock<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
+    return this.lock.withLock(fn, options);
+  }
+
+  /** `await using` support: leaving the scope releases the underlying lock. */
+  async [asyncDispose](): Promise<void> {
+    await (this.lock as unknown as Record<symbol, () => Promise<void>>)[asyncDispose]!();
+  }
+
+  /**
+   * Releases the lock, waits until notified or `timeout` ms pass, and takes the lock back.
+   * Resolves true when notified, false on timeout. Throws when the lock is not held.
+   */
+  async wait(options?: WaitOptions | number): Promise<boolean> {
+    const opts = typeof options === 'number' ? { timeout: options } : options;
+    const o = checkWaitOptions('Cannot wait on Condition', opts);
+    if (this.remote) return (await this.call('wait', [sendable(opts)], o.signal)) as boolean;
+    return this.#wait(currentCaller(), o.timeout, o.signal);
+  }
+
+  async #wait(who: number, timeout: number | undefined, signal: AbortSignalLike | undefined): Promise<boolean> {
+    const what = 'Cannot wait on Condition';
+    const mem = this.mem!;
+    if (!this.lock._heldBy(who)) throw new Error(`${what}: its lock is not held by this thread; acquire it first (await cond.acquire() or cond.withLock(...))`);
+    throwIfAborted(what, signal);
+    let slot = -1;
+    for (let i = 0; i < this.#slots; i++) {
+      if (Atomics.compareExchange(mem, FIRST_SLOT + 2 * i, FREE, WAITING) === FREE) {
+        slot = FIRST_SLOT + 2 * i;
+        break;
+      }
+    }
+    if (slot < 0) throw new RangeError(`${what}: more than ${this.#slots} threads wait on it; create it with { maxWaiters }`);
+    Atomics.store(mem, slot + 1, Atomics.add(mem, NEXT_TICKET, 1));
+    const depth = this.lock._releaseAll(who);
+    const left = deadlineOf(timeout);
+    try {
+      while (Atomics.load(mem, slot) === WAITING) {
+        const ms = left();
+        if (ms === 0 || signal?.aborted) break;
+        await wait(mem, slot, WAITING, ms, signal);
+      }
+    } finally {
+      await this.lock._acquireAt(depth, who);
+    }
+    // Under the lock again: a notify that came after we stopped waiting still counts.
+    const notified = Atomics.exchange(mem, slot, FREE) === NOTIFIED;
+    if (!notified) throwIfAborted(what, signal);
+    return notified;
+  }
+
+  /**
+   * Waits until `predicate()` is true, re-checking after each notify. Resolves with the
+   * predicate's last value (false-y when `timeout` ms passed first).
+   */
+  async waitFor<T>(predicate: () => T | Promise<T>, options?: WaitOptions | number): Promise<T> {
+    const opts = typeof options === 'number' ? { timeout: options } : options;
+    const o = checkWaitOptions('Cannot wait on Condition', opts);
+    const left = deadlineOf(o.timeout);
+    let result = await predicate();
+    while (!result) {
+      const ms = left();
+      if (ms === 0) break;
+      await this.wait({ ...(ms === undefined ? {} : { timeout: ms }), ...(o.signal ? { signal: o.signal } : {}) });
+      result = await predicate();
+    }
+    return result;
+  }
+
+  /** Wakes up to `n` waiters, longest waiting first. Throws when the lock is not held. */
+  notify(n = 1): void {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`Cannot notify Condition: n must be an integer >= 0, got ${describe(n)}`);
+    if (this.remote) {
+      void this.call('notify', [n]).catch(() => {});
+      return;
+    }
+    this.#notify(currentCaller(), n);
+  }
+
+  /** Wakes every waiter. Throws when the lock is not held. */
+  notifyAll(): void {
+    this.notify(this.#slots || Number.MAX_SAFE_INTEGER);
+  }
+
+  #notify(who: number, n: number): void {
+    if (!this.lock._heldBy(who)) throw new Error('Cannot notify Condition: its lock is not held by this thread; acquire it first');
+    const mem = this.mem!;
+    while (n-- > 0) {
+      let best = -1;
+      let bestTicket = 0;
+      for (let i = 0; i < this.#slots; i++) {
+        const slot = FIRST_SLOT + 2 * i;
+        if (Atomics.load(mem, slot) !== WAITING) continue;
+        const ticket = Atomics.load(mem, slot + 1);
+        if (best < 0 || ticket - bestTicket < 0) {
+          best = slot;
+          bestTicket = ticket;
+        }
+      }
+      if (best < 0) return;
+      Atomics.store(mem, best, NOTIFIED);
+      wake(mem, best, 1);
+    }
+  }
+
+  _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): unknown {
+    switch (method) {
+      case 'wait': {
+        const o = withSignal(args[0], signal);
+        return this.#wait(who, checkWaitOptions('Cannot wait on Condition', { timeout: o.timeout }).timeout, o.signal);
+      }
+      case 'notify':
+        return _asCaller(who, () => this.#notify(who, args[0] as number));
+      default:
+        throw new Error(`Condition has no remote method ${method}`);
+    }
+  }
+}
+
+registerShared('Condition', (origin, extra, endpoint: Endpoint) => new Condition(revive(extra, endpoint) as Lock, {}, origin));
+

@@ -1,0 +1,200 @@
+/**
+ * The conformance suite's synchronization section: Lock, RLock, Semaphore, BoundedSemaphore,
+ * Event, Condition and Barrier, used from the main thread and from workers, on each transport.
+ */
+import {
+  Barrier,
+  BoundedSemaphore,
+  BrokenBarrierError,
+  Condition,
+  Event,
+  Lock,
+  Process,
+  RLock,
+  Semaphore,
+  TimeoutError,
+  Thread,
+  currentTransport,
+  taskModule,
+  useTransport,
+  type BaseThread,
+  type ThreadOptions,
+  type Transport,
+  type WorkerKind,
+} from '../index.js';
+import type { AnyFunction } from '../task.js';
+import { deepEqual, equal, match, rejects, throws } from './assert.js';
+import type { TestApi } from './index.js';
+
+type Fixtures = typeof import('./fixtures/tasks.js');
+const tasks = taskModule<Fixtures>(new URL('./fixtures/tasks.js', import.meta.url));
+const sleepFor = (ms: number) => new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): void }).setTimeout(resolve, ms));
+
+/** Registers the synchronization tests for one worker kind on one transport. */
+export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): void {
+  const Kind = kind === 'process' ? 'Process' : 'Thread';
+  const spawn = <F extends AnyFunction>(options: ThreadOptions<F>): BaseThread<F> => {
+    const w = kind === 'process' ? new Process<F>(options) : new Thread<F>(options);
+    w.start();
+    return w;
+  };
+  // Objects are created under the transport being tested, then it is put back.
+  const under = <T>(make: () => T): T => {
+    const before = currentTransport();
+    useTransport(transport);
+    try {
+      return make();
+    } finally {
+      useTransport(before);
+    }
+  };
+
+  t.describe(`Synchronization with a ${Kind}, ${transport} transport`, () => {
+    t.it('Lock: a worker holds it, the main thread cannot take it until released', async () => {
+      const [lock, held, letGo] = under(() => [new Lock(), new Event(), new Event()] as const);
+      const w = spawn({ target: tasks.holdLock, args: [lock, held, letGo] });
+      equal(await held.wait({ timeout: 10_000 }), true, 'the worker took it');
+      equal(await lock.acquire({ blocking: false }), false, 'held elsewhere: a non-blocking acquire fails');
+      equal(await lock.acquire({ timeout: 50 }), false, 'held elsewhere: a timed acquire times out');
+      letGo.set();
+      equal(await lock.acquire({ timeout: 10_000 }), true, 'taken once released');
+      lock.release();
+      equal(await w.result(), 'released');
+    });
+
+    t.it('Lock: release() when not held throws; bad options are refused with a clear error', async () => {
+      const lock = under(() => new Lock());
+      throws(() => lock.release(), Error, /Cannot release Lock: it is not held/);
+      await rejects(lock.acquire({ timeout: -1 }), RangeError, /Cannot acquire Lock: timeout must be a number of milliseconds >= 0, got -1/);
+      await rejects(lock.acquire({ timeout: Number.NaN }), RangeError, /got NaN/);
+      await rejects(lock.acquire(5 as never), TypeError, /options must be an object/);
+      const w = spawn({ target: tasks.releaseUnheld, args: [lock] });
+      match(await w.result(), /Cannot release Lock: it is not held/);
+    });
+
+    t.it('Lock: withLock releases when the function throws; an aborted wait rejects with AbortError', async () => {
+      const lock = under(() => new Lock());
+      await rejects(lock.withLock(() => Promise.reject(new Error('inside'))), Error, /inside/);
+      equal(lock.locked(), false);
+      await lock.acquire();
+      const controller = new (globalThis as unknown as { AbortController: new () => { signal: never; abort(reason?: unknown): void } }).AbortController();
+      const waiting = lock.acquire({ signal: controller.signal });
+      controller.abort(new Error('stop waiting'));
+      await rejects(waiting, Error, /aborted: stop waiting/);
+      lock.release();
+      equal(await lock.acquire({ blocking: false }), true, 'the aborted waiter did not take it');
+      lock.release();
+    });
+
+    t.it(`Lock: a ${Kind.toLowerCase()} terminated while holding it does not take it to the grave`, async () => {
+      const [lock, held] = under(() => [new Lock(), new Event()] as const);
+      const w = spawn({ target: tasks.holdForever, args: [lock, held] });
+      equal(await held.wait({ timeout: 10_000 }), true);
+      equal(await lock.acquire({ timeout: 30 }), false);
+      await w.terminate();
+      equal(await lock.acquire({ timeout: 5_000 }), true, 'released when its holder died');
+      lock.release();
+    });
+
+    t.it('RLock: the holder may take it again; another thread may not release it', async () => {
+      const rlock = under(() => new RLock());
+      equal(await rlock.acquire(), true);
+      equal(await rlock.acquire({ timeout: 0 }), true, 'reentrant');
+      const w = spawn({ target: tasks.releaseUnheld, args: [rlock] });
+      match(await w.result(), /Cannot release RLock: it is not held/);
+      const other = spawn({ target: tasks.tryAcquire, args: [rlock, 50] });
+      equal(await other.result(), false, 'held by the main thread');
+      rlock.release();
+      rlock.release();
+      throws(() => rlock.release(), Error, /not held/);
+      const last = spawn({ target: tasks.tryAcquire, args: [rlock, 5_000] });
+      equal(await last.result(), true, 'free once released as many times as taken');
+    });
+
+    t.it('Semaphore: at most value holders at once; BoundedSemaphore refuses an extra release', async () => {
+      const [sem, a, b] = under(() => [new Semaphore(2), new Event(), new Event()] as const);
+      const first = spawn({ target: tasks.holdPermit, args: [sem, a, 400] });
+      const second = spawn({ target: tasks.holdPermit, args: [sem, b, 400] });
+      await a.wait({ timeout: 10_000 });
+      await b.wait({ timeout: 10_000 });
+      equal(await sem.acquire({ blocking: false }), false, 'both permits are out');
+      equal(await sem.acquire({ timeout: 10_000 }), true, 'one comes back');
+      sem.release();
+      await Promise.all([first.join(), second.join()]);
+      equal(sem.value, 2);
+      const bounded = under(() => new BoundedSemaphore(1));
+      throws(() => bounded.release(), RangeError, /released too many times/);
+      throws(() => new Semaphore(-1), RangeError, /expected an integer from 0 and up, got `-1`/);
+    });
+
+    t.it('Event: set() in the main thread wakes a waiting worker; wait(timeout) resolves false', async () => {
+      const event = under(() => new Event());
+      const late = spawn({ target: tasks.waitEvent, args: [event, 50] });
+      equal(await late.result(), false, 'timed out');
+      const w = spawn({ target: tasks.waitEvent, args: [event] });
+      await sleepFor(100);
+      equal(w.isAlive(), true, 'still waiting');
+      event.set();
+      equal(await w.result(), true);
+      equal(event.isSet(), true);
+      const setter = spawn({ target: tasks.setEvent, args: [under(() => new Event())] });
+      await setter.join();
+      event.clear();
+      equal(event.isSet(), false);
+    });
+
+    t.it('Condition: notify(1) wakes one waiter, notifyAll() the rest; wait() without the lock throws', async () => {
+      const [cond, waiting] = under(() => [new Condition(), new Semaphore(0)] as const);
+      const a = spawn({ target: tasks.conditionWait, args: [cond, waiting, 10_000] });
+      const b = spawn({ target: tasks.conditionWait, args: [cond, waiting, 10_000] });
+      await waiting.acquire();
+      await waiting.acquire();
+      // Both hold then release the lock inside wait(): taking it here means both wait.
+      await cond.withLock(() => cond.notify(1));
+      await sleepFor(300);
+      equal([a, b].filter((w) => w.isAlive()).length, 1, 'exactly one woke');
+      await cond.withLock(() => cond.notifyAll());
+      deepEqual(await Promise.all([a.result(), b.result()]), [true, true]);
+      const unheld = spawn({ target: tasks.conditionWaitUnheld, args: [cond] });
+      match(await unheld.result(), /its lock is not held by this thread/);
+      await rejects(cond.wait(), Error, /its lock is not held/);
+      throws(() => cond.notify(), Error, /its lock is not held/);
+      await cond.acquire();
+      equal(await cond.wait({ timeout: 20 }), false, 'nobody notifies: timed out');
+      equal(await cond.waitFor(() => 42, 10), 42);
+      cond.release();
+    });
+
+    t.it('Barrier: every party gets a distinct index; a timeout breaks it for all', async () => {
+      const barrier = under(() => new Barrier(3));
+      const parties = [0, 1].map(() => spawn({ target: tasks.barrierWait, args: [barrier] }));
+      const mine = await barrier.wait({ timeout: 10_000 });
+      const indices = [mine, ...(await Promise.all(parties.map((p) => p.result())))];
+      deepEqual([...indices].sort(), [0, 1, 2]);
+      const small = under(() => new Barrier(3));
+      const lonely = spawn({ target: tasks.barrierWait, args: [small] });
+      await rejects(small.wait({ timeout: 100 }), BrokenBarrierError, /timed out .* it is now broken/);
+      equal(await lonely.result(), 'BrokenBarrierError');
+      equal(small.broken, true);
+      await rejects(small.wait(), BrokenBarrierError, /broken; reset\(\) it first/);
+      small.reset();
+      equal(small.broken, false);
+      throws(() => new Barrier(0), RangeError, /parties must be an integer from 1 and up/);
+    });
+
+    t.it('Barrier: abort() breaks waiters in workers', async () => {
+      const barrier = under(() => new Barrier(2));
+      const w = spawn({ target: tasks.barrierWait, args: [barrier, 10_000] });
+      await sleepFor(200);
+      barrier.abort();
+      equal(await w.result(), 'BrokenBarrierError');
+    });
+
+    t.it('withLock() times out with TimeoutError', async () => {
+      const lock = under(() => new Lock());
+      await lock.acquire();
+      await rejects(lock.withLock(() => 1, { timeout: 20 }), TimeoutError, /timed out after 20 ms/);
+      lock.release();
+    });
+  });
+}

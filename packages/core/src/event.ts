@@ -1,0 +1,89 @@
+/** `Event`: Python's flag that threads wait for, shareable with threads and processes. */
+import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
+import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+
+const FLAG = 0;
+const WORDS = 2;
+
+/**
+ * Python's `Event`: `set()` wakes every waiter; `wait()` resolves true once it is set, false on timeout.
+ * @example
+ * const ready = new Event();
+ * // in a worker: await ready.wait();   in main: ready.set();
+ */
+export class Event extends SharedObject {
+  /** A proxy's last known state, for `isSet()` where the memory is not shared. */
+  #known = false;
+
+  constructor(origin: Origin = { kind: 'new', words: WORDS }) {
+    super(origin);
+  }
+
+  protected get typeName(): string {
+    return 'Event';
+  }
+
+  /** Sets the flag and wakes every waiter. */
+  set(): void {
+    if (this.remote) {
+      this.#known = true;
+      void this.call('set', []).catch(() => {});
+      return;
+    }
+    Atomics.store(this.mem!, FLAG, 1);
+    notify(this.mem!, FLAG);
+  }
+
+  /** Clears the flag. */
+  clear(): void {
+    if (this.remote) {
+      this.#known = false;
+      void this.call('clear', []).catch(() => {});
+      return;
+    }
+    Atomics.store(this.mem!, FLAG, 0);
+  }
+
+  /** Whether the flag is set (on a proxy in another process: as last seen by this realm). */
+  isSet(): boolean {
+    if (this.remote) return this.#known;
+    return Atomics.load(this.mem!, FLAG) === 1;
+  }
+
+  /** Waits until the flag is set. Resolves true when it is, false when `timeout` ms pass first. */
+  async wait(options?: WaitOptions | number): Promise<boolean> {
+    const what = 'Cannot wait for Event';
+    const opts = typeof options === 'number' ? { timeout: options } : options;
+    const o = checkWaitOptions(what, opts);
+    if (this.remote) {
+      const set = (await this.call('wait', [sendable(opts)], o.signal)) as boolean;
+      this.#known = set;
+      return set;
+    }
+    const mem = this.mem!;
+    const left = deadlineOf(o.timeout);
+    while (Atomics.load(mem, FLAG) === 0) {
+      throwIfAborted(what, o.signal);
+      const ms = left();
+      if (ms === 0) return false;
+      await wait(mem, FLAG, 0, ms, o.signal);
+    }
+    return true;
+  }
+
+  _serve(method: string, args: readonly unknown[], _who: number, signal: AbortSignalLike): unknown {
+    switch (method) {
+      case 'set':
+        return this.set();
+      case 'clear':
+        return this.clear();
+      case 'wait':
+        return this.wait(withSignal(args[0], signal));
+      default:
+        throw new Error(`Event has no remote method ${method}`);
+    }
+  }
+}
+
+registerShared('Event', (origin) => new Event(origin));

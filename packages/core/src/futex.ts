@@ -1,0 +1,174 @@
+/**
+ * Waiting on a word of memory without blocking an event loop: spin briefly, then
+ * `Atomics.waitAsync` on shared memory, or an in-realm waiter list on ordinary memory
+ * (the message transport, where only the owner touches the memory).
+ *
+ * Every wait may wake spuriously; callers re-check their condition in a loop.
+ */
+import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
+
+/** How a wait ended. */
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+
+/** An `AbortSignal` as core needs it (structural, so core stays free of DOM types). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+type WaitAsync = (i32: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<'ok' | 'timed-out'> | 'not-equal' | 'timed-out' };
+
+const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+const SAB: (new (n: number) => ArrayBufferLike) | undefined = (globalThis as { SharedArrayBuffer?: new (n: number) => ArrayBufferLike }).SharedArrayBuffer;
+
+/** Whether SharedArrayBuffer exists here (false in a page without cross-origin isolation). */
+export const hasSharedMemory = typeof SAB === 'function';
+
+/** Whether a typed array sits on shared memory. */
+export function isShared(view: { buffer: ArrayBufferLike }): boolean {
+  return hasSharedMemory && view.buffer instanceof (SAB as unknown as typeof ArrayBuffer);
+}
+
+/** New zeroed memory: shared when asked and available, else ordinary. */
+export function allocate(bytes: number, shared: boolean): ArrayBuffer {
+  return (shared && SAB ? new SAB(bytes) : new ArrayBuffer(bytes)) as ArrayBuffer;
+}
+
+// ---------------------------------------------------------------------------
+// Keeping the program alive while a wait is pending: a pending `Atomics.waitAsync` does not
+// keep Node alive, so a ref'd timer does, for as long as any wait is pending.
+
+let pendingWaits = 0;
+let keepAliveTimer: TimerHandle | undefined;
+const KEEP_ALIVE_MS = 2 ** 30;
+
+function hold(): void {
+  if (pendingWaits++ === 0) {
+    const tick = (): void => {
+      keepAliveTimer = _setTimeout(tick, KEEP_ALIVE_MS);
+    };
+    tick();
+  }
+}
+
+function release(): void {
+  if (--pendingWaits === 0) {
+    _clearTimeout(keepAliveTimer);
+    keepAliveTimer = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Waiters on ordinary memory: only the realm that owns the memory ever waits on it.
+
+const localWaiters = new WeakMap<ArrayBufferLike, Map<number, Set<() => void>>>();
+
+function localWait(i32: Int32Array, index: number, value: number, timeout: number | undefined, signal: AbortSignalLike | undefined): Promise<WaitResult> {
+  if (Atomics.load(i32, index) !== value) return Promise.resolve('not-equal');
+  let byIndex = localWaiters.get(i32.buffer);
+  if (!byIndex) localWaiters.set(i32.buffer, (byIndex = new Map()));
+  const at = i32.byteOffset / 4 + index;
+  let set = byIndex.get(at);
+  if (!set) byIndex.set(at, (set = new Set()));
+  const waiters = set;
+  return new Promise<WaitResult>((resolve) => {
+    let timer: TimerHandle | undefined;
+    const done = (result: WaitResult): void => {
+      waiters.delete(wake);
+      _clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      release();
+      resolve(result);
+    };
+    const wake = (): void => done('ok');
+    const onAbort = (): void => done('ok');
+    waiters.add(wake);
+    hold();
+    if (timeout !== undefined) timer = _setTimeout(() => done('timed-out'), timeout);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function localNotify(i32: Int32Array, index: number, count: number): void {
+  const set = localWaiters.get(i32.buffer)?.get(i32.byteOffset / 4 + index);
+  if (!set) return;
+  for (const wake of [...set].slice(0, count)) wake();
+}
+
+// ---------------------------------------------------------------------------
+
+/** Spin iterations before sleeping: a few microseconds, enough to catch a peer that answers at once. */
+let spinLimit = 2_000;
+
+/** Tunes how long a waiter spins before it sleeps (0 turns spinning off). */
+export function setSpin(iterations: number): void {
+  spinLimit = Math.max(0, Math.floor(iterations));
+}
+
+/** Spins while `i32[index] === value`, up to the spin limit. Returns true if it changed. */
+export function spin(i32: Int32Array, index: number, value: number): boolean {
+  for (let i = spinLimit; i > 0; i--) {
+    if (Atomics.load(i32, index) !== value) return true;
+  }
+  return Atomics.load(i32, index) !== value;
+}
+
+/**
+ * Waits while `i32[index] === value`, until notified, `timeout` ms pass, or `signal` aborts
+ * (an abort ends the wait with 'ok': the caller re-checks and sees the signal).
+ */
+export async function wait(i32: Int32Array, index: number, value: number, timeout?: number, signal?: AbortSignalLike): Promise<WaitResult> {
+  if (signal?.aborted) return 'ok';
+  if (!isShared(i32)) return localWait(i32, index, value, timeout, signal);
+  if (spin(i32, index, value)) return 'not-equal';
+  if (timeout === 0) return 'timed-out';
+  if (!waitAsync) return pollWait(i32, index, value, timeout, signal);
+  const r = waitAsync(i32, index, value, timeout);
+  if (!r.async) return r.value as WaitResult;
+  hold();
+  let onAbort: (() => void) | undefined;
+  try {
+    if (!signal) return await (r.value as Promise<WaitResult>);
+    // An abort wakes every waiter on the word; they re-check, so the spurious wake-up is harmless.
+    onAbort = () => Atomics.notify(i32, index);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return await (r.value as Promise<WaitResult>);
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    release();
+  }
+}
+
+/** Where `Atomics.waitAsync` is missing: poll with a growing delay. */
+async function pollWait(i32: Int32Array, index: number, value: number, timeout: number | undefined, signal: AbortSignalLike | undefined): Promise<WaitResult> {
+  const deadline = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
+  let delay = 0;
+  hold();
+  try {
+    while (Atomics.load(i32, index) === value) {
+      if (signal?.aborted) return 'ok';
+      const left = deadline - Date.now();
+      if (left <= 0) return 'timed-out';
+      await new Promise<void>((resolve) => _setTimeout(resolve, Math.min(delay, left)));
+      delay = Math.min(delay * 2 + 1, 20);
+    }
+    return 'ok';
+  } finally {
+    release();
+  }
+}
+
+/** Wakes up to `count` waiters on `i32[index]` (all by default). */
+export function notify(i32: Int32Array, index: number, count = Number.POSITIVE_INFINITY): void {
+  if (isShared(i32)) Atomics.notify(i32, index, count);
+  else localNotify(i32, index, count);
+}
+
+/** A deadline helper: the ms left of a timeout, or undefined for none. */
+export function deadlineOf(timeout: number | undefined): () => number | undefined {
+  if (timeout === undefined) return () => undefined;
+  const end = Date.now() + timeout;
+  return () => Math.max(0, end - Date.now());
+}

@@ -1,0 +1,257 @@
+/**
+ * `Lock` and `RLock`: Python's primitive and reentrant locks, shareable with threads and
+ * processes by passing them in `args`. Waits are async (`await lock.acquire()`), so no event
+ * loop ever blocks.
+ */
+import { AbortError, TimeoutError } from './errors.js';
+import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
+import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { _asCaller, currentCaller } from './runtime.js';
+import { checkTimeout, describe } from './timeout.js';
+
+/** Options of `acquire()`: Python's `blocking` and `timeout`, plus an `AbortSignal`. */
+export interface AcquireOptions extends WaitOptions {
+  /** `false`: take it only if it is free right now. @default true */
+  readonly blocking?: boolean;
+}
+
+/** Checks wait options; returns the timeout (undefined = forever) and the signal. */
+export function checkWaitOptions(what: string, options: unknown): { timeout: number | undefined; signal: AbortSignalLike | undefined; blocking: boolean } {
+  if (options === undefined) return { timeout: undefined, signal: undefined, blocking: true };
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${what}: options must be an object like { timeout, signal }, got ${describe(options)}`);
+  }
+  const o = options as AcquireOptions;
+  const timeout = checkTimeout(what, o.timeout);
+  const signal = o.signal;
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
+    throw new TypeError(`${what}: signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (o.blocking !== undefined && typeof o.blocking !== 'boolean') {
+    throw new TypeError(`${what}: blocking must be a boolean, got ${describe(o.blocking)}`);
+  }
+  return { timeout, signal, blocking: o.blocking ?? true };
+}
+
+/** Throws the signal's reason as an AbortError when it has aborted. */
+export function throwIfAborted(what: string, signal: AbortSignalLike | undefined): void {
+  if (signal?.aborted) {
+    throw new AbortError(`${what}: aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : signal.reason !== undefined ? `: ${String(signal.reason)}` : ''}`, { cause: signal.reason });
+  }
+}
+
+/** Strips the signal from options sent to the owner (a signal cannot be cloned; the proxy forwards its abort). */
+export function sendable(options: WaitOptions | undefined): Omit<WaitOptions, 'signal'> | undefined {
+  if (!options) return undefined;
+  const { signal: _signal, ...rest } = options;
+  return rest;
+}
+
+const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose');
+
+// Words of a lock: who holds it (0 when free) and how many wait.
+const OWNER = 0;
+const WAITERS = 1;
+const COUNT = 2; // RLock: recursion depth
+const WORDS = 4;
+
+/**
+ * Tries to take the word at OWNER for `who`, waiting as the options say. The shared
+ * acquisition loop of Lock and RLock (and of Condition's re-acquire).
+ */
+async function acquireWord(mem: Int32Array, who: number, what: string, options: { timeout: number | undefined; signal: AbortSignalLike | undefined; blocking: boolean }): Promise<boolean> {
+  if (Atomics.compareExchange(mem, OWNER, 0, who) === 0) return true;
+  throwIfAborted(what, options.signal);
+  if (!options.blocking) return false;
+  const left = deadlineOf(options.timeout);
+  for (;;) {
+    const ms = left();
+    if (ms === 0) return handOn(mem, false);
+    const holder = Atomics.load(mem, OWNER);
+    if (holder !== 0) {
+      Atomics.add(mem, WAITERS, 1);
+      try {
+        await wait(mem, OWNER, holder, ms, options.signal);
+      } finally {
+        Atomics.sub(mem, WAITERS, 1);
+      }
+    }
+    if (Atomics.compareExchange(mem, OWNER, 0, who) === 0) return true;
+    if (options.signal?.aborted) {
+      handOn(mem, false);
+      throwIfAborted(what, options.signal);
+    }
+  }
+}
+
+/** A waiter leaving without the lock passes on a wake-up it may have taken, so none is lost. */
+function handOn(mem: Int32Array, result: boolean): boolean {
+  if (Atomics.load(mem, OWNER) === 0 && Atomics.load(mem, WAITERS) > 0) notify(mem, OWNER, 1);
+  return result;
+}
+
+function releaseWord(mem: Int32Array): void {
+  Atomics.store(mem, OWNER, 0);
+  if (Atomics.load(mem, WAITERS) > 0) notify(mem, OWNER, 1);
+}
+
+/**
+ * Python's `Lock`: held by one holder at a time; any thread may release it.
+ * @example
+ * const lock = new Lock();
+ * await lock.withLock(() => console.log('one at a time'));
+ */
+export class Lock extends SharedObject {
+  /** How many times this realm holds it through a proxy (a proxy cannot read the owner's memory). */
+  #heldHere = 0;
+
+  constructor(origin: Origin = { kind: 'new', words: WORDS }) {
+    super(origin);
+  }
+
+  protected get typeName(): string {
+    return 'Lock';
+  }
+
+  /** Takes the lock, waiting as long as `timeout` allows. Resolves true when taken, false on timeout or when `blocking: false` finds it held. */
+  async acquire(options?: AcquireOptions): Promise<boolean> {
+    const what = `Cannot acquire ${this.constructor.name}`;
+    const o = checkWaitOptions(what, options);
+    if (this.remote) {
+      const got = (await this.call('acquire', [sendable(options)], o.signal)) as boolean;
+      if (got) this.#heldHere++;
+      return got;
+    }
+    return acquireWord(this.mem!, currentCaller(), what, o);
+  }
+
+  /** Releases the lock. Throws if it is not held. */
+  release(): void {
+    if (this.remote) {
+      if (this.#heldHere === 0) throw new Error(`Cannot release ${this.constructor.name}: it is not held here`);
+      this.#heldHere--;
+      void this.call('release', []).catch(() => {});
+      return;
+    }
+    if (Atomics.load(this.mem!, OWNER) === 0) throw new Error(`Cannot release ${this.constructor.name}: it is not held`);
+    releaseWord(this.mem!);
+  }
+
+  /** Whether it is held by anyone. */
+  locked(): boolean {
+    if (this.remote) throw this.noSyncOnProxy('locked', 'acquire({ blocking: false }) tells whether it was free');
+    return Atomics.load(this.mem!, OWNER) !== 0;
+  }
+
+  /** Runs `fn` while holding the lock, and releases it however `fn` ends. */
+  async withLock<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
+    if (!(await this.acquire(options))) {
+      throw new TimeoutError(`Cannot acquire ${this.constructor.name}: timed out after ${options?.timeout} ms`);
+    }
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** `await using` support: leaving the scope releases the lock if it is held. */
+  async [asyncDispose](): Promise<void> {
+    if (this.remote ? this.#heldHere > 0 : Atomics.load(this.mem!, OWNER) !== 0) this.release();
+  }
+
+  /** Whether the realm `who` holds it. */
+  _heldBy(who: number): boolean {
+    return this.mem !== undefined && Atomics.load(this.mem, OWNER) === who;
+  }
+
+  /** Releases it for `who` however deep (RLock) and returns the depth to restore. */
+  _releaseAll(who: number): number {
+    if (!this._heldBy(who)) throw new Error(`Cannot release ${this.constructor.name}: it is not held by this thread`);
+    releaseWord(this.mem!);
+    return 1;
+  }
+
+  /** Takes it back for `who` at a depth `_releaseAll` returned. Not abortable: Python re-acquires before it raises. */
+  async _acquireAt(_depth: number, who: number): Promise<void> {
+    await acquireWord(this.mem!, who, `Cannot acquire ${this.constructor.name}`, { timeout: undefined, signal: undefined, blocking: true });
+  }
+
+  /** Releases the lock if the realm `who` holds it (that realm died); returns whether it did. */
+  _releaseIfHeldBy(who: number): boolean {
+    if (!this.mem || Atomics.load(this.mem, OWNER) !== who) return false;
+    releaseWord(this.mem);
+    return true;
+  }
+
+  _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): unknown {
+    switch (method) {
+      case 'acquire':
+        return _asCaller(who, () => this.acquire(withSignal(args[0], signal)));
+      case 'release':
+        return this.release();
+      default:
+        throw new Error(`${this.constructor.name} has no remote method ${method}`);
+    }
+  }
+}
+
+/**
+ * Python's `RLock`: the realm that holds it may acquire it again; it is free once released as
+ * many times. Ownership is per thread (realm): async code in one thread shares its ownership.
+ */
+export class RLock extends Lock {
+  protected override get typeName(): string {
+    return 'RLock';
+  }
+
+  override async acquire(options?: AcquireOptions): Promise<boolean> {
+    if (this.remote) return super.acquire(options);
+    const what = 'Cannot acquire RLock';
+    const o = checkWaitOptions(what, options);
+    const mem = this.mem!;
+    const who = currentCaller();
+    if (Atomics.load(mem, OWNER) === who) {
+      Atomics.add(mem, COUNT, 1);
+      return true;
+    }
+    const got = await acquireWord(mem, who, what, o);
+    if (got) Atomics.store(mem, COUNT, 1);
+    return got;
+  }
+
+  /** Releases one level; throws if this thread does not hold it. */
+  override release(): void {
+    if (this.remote) return super.release();
+    const mem = this.mem!;
+    if (Atomics.load(mem, OWNER) !== currentCaller()) throw new Error('Cannot release RLock: it is not held by this thread');
+    if (Atomics.sub(mem, COUNT, 1) === 1) releaseWord(mem);
+  }
+
+  override _releaseAll(who: number): number {
+    if (!this._heldBy(who)) throw new Error('Cannot release RLock: it is not held by this thread');
+    const depth = Atomics.exchange(this.mem!, COUNT, 0);
+    releaseWord(this.mem!);
+    return depth;
+  }
+
+  override async _acquireAt(depth: number, who: number): Promise<void> {
+    await super._acquireAt(depth, who);
+    Atomics.store(this.mem!, COUNT, depth);
+  }
+
+  override _releaseIfHeldBy(who: number): boolean {
+    if (!this.mem || Atomics.load(this.mem, OWNER) !== who) return false;
+    Atomics.store(this.mem, COUNT, 0);
+    releaseWord(this.mem);
+    return true;
+  }
+
+  override _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): unknown {
+    if (method === 'release') return _asCaller(who, () => this.release());
+    return super._serve(method, args, who, signal);
+  }
+}
+
+registerShared('Lock', (origin) => new Lock(origin));
+registerShared('RLock', (origin) => new RLock(origin));

@@ -1,0 +1,205 @@
+/**
+ * The message transport for shared objects: where two realms share no memory (an OS
+ * process, a page without cross-origin isolation), a Queue, Lock or Pipe end lives in the
+ * realm that owns it and the others hold proxies whose calls travel over the worker's channel.
+ *
+ * One `Endpoint` sits at each end of a parent–worker channel. It serves calls on the objects
+ * it exported to the peer and sends calls on the peer's objects. When the peer is gone, calls
+ * it was waiting in are cancelled, and values handed to it but not yet acknowledged (a `get`
+ * whose reply was still in flight) are given back, so nothing is lost.
+ */
+import { EOFError, reviveError, serializeError, type SerializedError } from './errors.js';
+import type { AbortSignalLike } from './futex.js';
+
+/** The RPC messages, carried inside core's protocol envelope. */
+export type RpcMessage =
+  | { readonly t: 'rpc-call'; readonly cid: number; readonly oid: number; readonly method: string; readonly args: readonly unknown[]; readonly who: number }
+  | { readonly t: 'rpc-reply'; readonly cid: number; readonly ok: true; readonly value: unknown; readonly ack: boolean }
+  | { readonly t: 'rpc-reply'; readonly cid: number; readonly ok: false; readonly error: SerializedError }
+  | { readonly t: 'rpc-cancel'; readonly cid: number }
+  | { readonly t: 'rpc-ack'; readonly cid: number };
+
+/** An object that can be served: it names the methods a peer may call. */
+export interface Servable {
+  /** Runs a method for a peer. `who` is a tag unique to the calling realm; `signal` aborts when the peer cancels or dies. */
+  _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): Promise<unknown> | unknown;
+  /** Takes back a value whose delivery to a dead peer was never acknowledged. */
+  _giveBack?(method: string, value: unknown): void;
+}
+
+/** A minimal AbortSignal (core stays free of DOM types; every runtime's listeners look like this). */
+export class Aborter implements AbortSignalLike {
+  aborted = false;
+  reason: unknown;
+  #listeners = new Set<() => void>();
+  abort(reason?: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    for (const l of [...this.#listeners]) l();
+    this.#listeners.clear();
+  }
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.aborted) listener();
+    else this.#listeners.add(listener);
+  }
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    this.#listeners.delete(listener);
+  }
+}
+
+interface Outgoing {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  cleanup(): void;
+}
+
+interface Served {
+  readonly aborter: Aborter;
+  readonly obj: Servable;
+  readonly method: string;
+  /** Set once replied with a value that must be acknowledged. */
+  unacked?: unknown;
+}
+
+let tags = 1;
+
+/** One end of a parent–worker channel, serving and calling shared objects. */
+export class Endpoint {
+  #objects = new Map<number, Servable>();
+  #ids = new WeakMap<object, number>();
+  #nextOid = 1;
+  #outgoing = new Map<number, Outgoing>();
+  #nextCid = 1;
+  #served = new Map<number, Served>();
+  #peerTags = new Map<number, number>();
+  #closed: Error | undefined;
+
+  constructor(
+    private readonly send: (message: RpcMessage) => void,
+    /** This realm's tag, sent with each call so the owner can tell callers apart (RLock ownership). */
+    private readonly localTag: () => number,
+  ) {}
+
+  /** Makes an object callable by the peer; returns its id there. */
+  export(obj: Servable): number {
+    let id = this.#ids.get(obj);
+    if (id === undefined) {
+      id = this.#nextOid++;
+      this.#ids.set(obj, id);
+      this.#objects.set(id, obj);
+    }
+    return id;
+  }
+
+  /** Calls a method on the peer's object `oid`. Rejects with `closedError` once the peer is gone. */
+  call(oid: number, method: string, args: readonly unknown[], signal?: AbortSignalLike): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const cid = this.#nextCid++;
+    return new Promise((resolve, reject) => {
+      let onAbort: (() => void) | undefined;
+      if (signal) {
+        onAbort = () => this.send({ t: 'rpc-cancel', cid });
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.#outgoing.set(cid, {
+        resolve,
+        reject,
+        cleanup: () => {
+          if (onAbort) signal?.removeEventListener('abort', onAbort);
+        },
+      });
+      try {
+        this.send({ t: 'rpc-call', cid, oid, method, args, who: this.localTag() });
+      } catch (error) {
+        this.#outgoing.get(cid)?.cleanup();
+        this.#outgoing.delete(cid);
+        reject(error);
+      }
+    });
+  }
+
+  /** Handles an RPC message from the peer. */
+  receive(message: RpcMessage): void {
+    switch (message.t) {
+      case 'rpc-call':
+        return void this.#serve(message);
+      case 'rpc-cancel':
+        this.#served.get(message.cid)?.aborter.abort();
+        return;
+      case 'rpc-ack':
+        this.#served.delete(message.cid);
+        return;
+      case 'rpc-reply': {
+        const out = this.#outgoing.get(message.cid);
+        if (!out) return;
+        this.#outgoing.delete(message.cid);
+        out.cleanup();
+        if (message.ok) {
+          if (message.ack) this.send({ t: 'rpc-ack', cid: message.cid });
+          out.resolve(message.value);
+        } else {
+          out.reject(reviveError(message.error));
+        }
+      }
+    }
+  }
+
+  async #serve(message: Extract<RpcMessage, { t: 'rpc-call' }>): Promise<void> {
+    const obj = this.#objects.get(message.oid);
+    if (!obj) {
+      this.send({ t: 'rpc-reply', cid: message.cid, ok: false, error: serializeError(new Error(`threadkit internal error: no shared object ${message.oid}`)) });
+      return;
+    }
+    const served: Served = { aborter: new Aborter(), obj, method: message.method };
+    this.#served.set(message.cid, served);
+    let who = this.#peerTags.get(message.who);
+    if (who === undefined) this.#peerTags.set(message.who, (who = nextTag()));
+    try {
+      const value = await obj._serve(message.method, message.args, who, served.aborter);
+      if (this.#closed) {
+        // The peer died while we worked for it: what we got for it goes back.
+        if (value !== undefined && obj._giveBack) obj._giveBack(message.method, value);
+        return;
+      }
+      const ack = obj._giveBack !== undefined && value !== undefined;
+      if (ack) served.unacked = value;
+      else this.#served.delete(message.cid);
+      this.send({ t: 'rpc-reply', cid: message.cid, ok: true, value, ack });
+    } catch (error) {
+      this.#served.delete(message.cid);
+      if (!this.#closed) this.send({ t: 'rpc-reply', cid: message.cid, ok: false, error: serializeError(error) });
+    }
+  }
+
+  /** The peer is gone: reject what we wait for, cancel what we do for it, take back what it never acknowledged. */
+  close(error: Error = new EOFError('The other side of the channel is gone')): void {
+    if (this.#closed) return;
+    this.#closed = error;
+    for (const out of this.#outgoing.values()) {
+      out.cleanup();
+      out.reject(error);
+    }
+    this.#outgoing.clear();
+    for (const served of this.#served.values()) {
+      served.aborter.abort(error);
+      if (served.unacked !== undefined) served.obj._giveBack?.(served.method, served.unacked);
+    }
+    this.#served.clear();
+  }
+
+  /** The tags this endpoint gave the peer's callers (what they hold is theirs). */
+  peerTags(): number[] {
+    return [...this.#peerTags.values()];
+  }
+
+  /** Whether the peer is gone. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+}
+
+/** A tag for a realm that calls through an endpoint (distinct from every local thread's tag). */
+export function nextTag(): number {
+  return -tags++;
+}
