@@ -10,3 +10,7 @@ export { Condition } from './condition.js';
 export type { ConditionOptions } from './condition.js';
 export { Barrier } from './barrier.js';
 export type { BarrierOptions } from './barrier.js';
+export { Queue, JoinableQueue, SimpleQueue } from './queue.js';
+export type { QueueOptions, QueueWaitOptions } from './queue.js';
+export { Pipe, Connection } from './pipe.js';
+export type { PipeOptions } from './pipe.js';

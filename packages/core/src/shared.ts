@@ -4,6 +4,7 @@
  * owned by one realm that the others reach through proxies. Subclasses write their logic
  * once, against `this.mem`, and name the methods a proxy may call in `_serve`.
  */
+import { DataCloneError } from './errors.js';
 import { allocate, hasSharedMemory, isShared, type AbortSignalLike } from './futex.js';
 import { MARSHAL, registerReviver, type MarshalContext, type Marshalled, type Shareable } from './handle.js';
 import type { Endpoint, Servable } from './rpc.js';
@@ -72,6 +73,13 @@ export abstract class SharedObject implements Shareable, Servable {
   }
 
   [MARSHAL](ctx: MarshalContext): Marshalled {
+    if (!ctx || !(ctx as Partial<MarshalContext>).endpoint) {
+      // Inside a queue item or a pipe message: those travel as bytes, which cannot carry a handle.
+      throw new DataCloneError(
+        `a ${this.constructor.name} cannot travel inside a queue item or a pipe message; pass it to the thread or process in args instead`,
+        '',
+      );
+    }
     const extra = this.extra(ctx);
     if (this.mem && this.buffer && ctx.shared && isShared(this.mem)) {
       return { type: this.typeName, data: { via: 'shared', buffer: this.buffer, extra } satisfies SharedData };

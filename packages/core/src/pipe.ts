@@ -1,0 +1,266 @@
+/**
+ * `Pipe`: Python's `multiprocessing.Pipe(duplex)`, two `Connection` ends over two rings in one
+ * block of memory. Ends travel to threads and processes as ordinary `args`.
+ */
+import { EOFError, TimeoutError } from './errors.js';
+import { deadlineOf, wait, type AbortSignalLike } from './futex.js';
+import type { MarshalContext } from './handle.js';
+import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+import { DEFAULT_RING_BYTES, GET_WAITERS, ITEMS, PUT_WAITERS, Ring, SPACE, copyEncoded, encodeItem } from './ring.js';
+import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { describe } from './timeout.js';
+
+/** Options of `Pipe()`. */
+export interface PipeOptions {
+  /** Both ends send and receive; with `false` the first end only receives and the second only sends. @default true */
+  readonly duplex?: boolean;
+  /** Bytes of memory per direction; a message must fit. @default 262144 */
+  readonly bytes?: number;
+}
+
+// The pipe's own words, before its two rings.
+const DUPLEX = 0;
+const PIPE_WORDS = 4;
+
+function layout(buffer: ArrayBuffer): [number, number] {
+  const ringBytes = (buffer.byteLength - PIPE_WORDS * 4) / 2;
+  return [PIPE_WORDS * 4, PIPE_WORDS * 4 + ringBytes];
+}
+
+/**
+ * One end of a {@link Pipe}: `send()` an object, `await recv()` one from the other end.
+ * `recv()` throws `EOFError` once the other end is closed (or its thread or process ended) and
+ * everything it sent has been received.
+ */
+export class Connection extends SharedObject implements AsyncIterable<unknown> {
+  readonly #side: number;
+  readonly #duplex: boolean;
+  readonly #in: Ring | undefined;
+  readonly #out: Ring | undefined;
+  #closed = false;
+  /** Messages sent while the other end's ring was full, in order, waiting for room. */
+  #backlog: Uint8Array[] = [];
+  #flushing: Promise<void> | undefined;
+
+  /** @internal Use {@link Pipe}. */
+  constructor(origin: Origin, side: number, duplex: boolean, init?: { bytes: number }) {
+    super(origin);
+    this.#side = side;
+    if (this.buffer) {
+      if (init) Atomics.store(this.mem!, DUPLEX, duplex ? 1 : 0);
+      this.#duplex = Atomics.load(this.mem!, DUPLEX) === 1;
+      const [first, second] = layout(this.buffer);
+      // Ring 0 carries messages to end 0, ring 1 to end 1.
+      const rings = [new Ring(this.buffer, first, init && { bytes: init.bytes, maxsize: 0 }), new Ring(this.buffer, second, init && { bytes: init.bytes, maxsize: 0 })];
+      this.#in = this.#duplex || side === 0 ? rings[side] : undefined;
+      this.#out = this.#duplex || side === 1 ? rings[1 - side] : undefined;
+    } else {
+      this.#duplex = duplex;
+    }
+  }
+
+  protected get typeName(): string {
+    return 'Connection';
+  }
+
+  protected override extra(_ctx: MarshalContext): unknown {
+    return { side: this.#side, duplex: this.#duplex };
+  }
+
+  #what(verb: string): string {
+    return `Cannot ${verb} on this Pipe end`;
+  }
+
+  #checkOpen(verb: string): void {
+    if (this.#closed) throw new Error(`${this.#what(verb)}: it is closed`);
+  }
+
+  /** Sends an object to the other end. Throws when this end is closed, receive-only, or the other end is closed. */
+  send(obj: unknown): void {
+    this.#checkOpen('send');
+    if (!this.#duplex && this.#side === 0) throw new Error(`${this.#what('send')}: it is the receiving end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
+    const n = encodeItem(obj, 'message');
+    if (this.remote) {
+      void this.call('send', [obj]).catch(() => {});
+      return;
+    }
+    const out = this.#out!;
+    if (this.#backlog.length === 0) {
+      const result = out.put(n);
+      if (result === 'ok') return;
+      if (result === 'closed') throw new EOFError(`${this.#what('send')}: the other end is closed`);
+    } else if (out.closed) {
+      throw new EOFError(`${this.#what('send')}: the other end is closed`);
+    }
+    // The other end's ring is full: keep the message, in order, until there is room.
+    this.#backlog.push(copyEncoded(n));
+    this.#flushing ??= this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    const out = this.#out!;
+    const mem = out.mem;
+    while (this.#backlog.length > 0) {
+      const space = Atomics.load(mem, SPACE);
+      const next = this.#backlog[0]!;
+      const result = out.put(next.length, false, next);
+      if (result === 'ok') {
+        this.#backlog.shift();
+        continue;
+      }
+      if (result === 'closed') {
+        this.#backlog = [];
+        break;
+      }
+      Atomics.add(mem, PUT_WAITERS, 1);
+      try {
+        await wait(mem, SPACE, space);
+      } finally {
+        Atomics.sub(mem, PUT_WAITERS, 1);
+      }
+    }
+    this.#flushing = undefined;
+    if (this.#closed) out.close();
+  }
+
+  /**
+   * Receives the next object. Throws `EOFError` when the other end is closed and drained,
+   * `TimeoutError` when `timeout` ms pass first.
+   */
+  async recv(options?: WaitOptions | number): Promise<unknown> {
+    const opts = typeof options === 'number' ? { timeout: options } : options;
+    this.#checkOpen('recv');
+    if (!this.#duplex && this.#side === 1) throw new Error(`${this.#what('recv')}: it is the sending end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
+    const inRing = this.#in;
+    if (inRing && opts === undefined) {
+      const got = inRing.get();
+      if (typeof got === 'object') return got.value;
+    }
+    const what = this.#what('recv');
+    const o = checkWaitOptions(what, opts);
+    if (this.remote) return this.call('recv', [sendable(opts)], o.signal);
+    const mem = inRing!.mem;
+    const left = deadlineOf(o.timeout);
+    for (;;) {
+      const items = Atomics.load(mem, ITEMS);
+      const got = inRing!.get();
+      if (typeof got === 'object') return got.value;
+      if (got === 'closed') throw new EOFError(`${what}: the other end is closed and everything it sent has been received`);
+      throwIfAborted(what, o.signal);
+      const ms = left();
+      if (ms === 0) throw new TimeoutError(`${what}: nothing arrived within ${o.timeout} ms`);
+      Atomics.add(mem, GET_WAITERS, 1);
+      try {
+        await wait(mem, ITEMS, items, ms, o.signal);
+      } finally {
+        Atomics.sub(mem, GET_WAITERS, 1);
+      }
+    }
+  }
+
+  /** Whether `recv()` would not wait: a message is there or the other end is closed. Waits up to `timeout` ms (0 by default). */
+  async poll(options?: WaitOptions | number): Promise<boolean> {
+    const opts = typeof options === 'number' ? { timeout: options } : (options ?? { timeout: 0 });
+    this.#checkOpen('poll');
+    const what = this.#what('poll');
+    const o = checkWaitOptions(what, opts);
+    if (this.remote) return (await this.call('poll', [sendable(opts)], o.signal)) as boolean;
+    const inRing = this.#in;
+    if (!inRing) throw new Error(`${what}: it is the sending end of a one-way pipe`);
+    const mem = inRing.mem;
+    const left = deadlineOf(o.timeout);
+    for (;;) {
+      const items = Atomics.load(mem, ITEMS);
+      if (inRing.count > 0 || inRing.closed) return true;
+      throwIfAborted(what, o.signal);
+      const ms = left();
+      if (ms === 0) return false;
+      await wait(mem, ITEMS, items, ms, o.signal);
+    }
+  }
+
+  /** Closes this end: the other end receives what was sent, then `EOFError`; sending to it fails. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.remote) {
+      void this.call('close', []).catch(() => {});
+      return;
+    }
+    this.#in?.close();
+    if (!this.#flushing) this.#out?.close();
+  }
+
+  /** Whether this end is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Yields messages until the other end is closed and drained. */
+  async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
+    for (;;) {
+      try {
+        yield await this.recv();
+      } catch (error) {
+        if (error instanceof EOFError) return;
+        throw error;
+      }
+    }
+  }
+
+  /** The thread or process this end was handed to has ended: like Python's, the end closes with it. */
+  _holderDied(): void {
+    if (!this.remote) {
+      this.#closed = true;
+      this.#in?.close();
+      this.#out?.close();
+    }
+  }
+
+  _giveBack(method: string, value: unknown): void {
+    if (method !== 'recv' || !this.#in) return;
+    this.#in.put(encodeItem(value, 'message'), true);
+  }
+
+  _serve(method: string, args: readonly unknown[], _who: number, signal: AbortSignalLike): unknown {
+    switch (method) {
+      case 'send':
+        return this.send(args[0]);
+      case 'recv':
+        return this.recv(withSignal(args[0], signal));
+      case 'poll':
+        return this.poll(withSignal(args[0] ?? { timeout: 0 }, signal));
+      case 'close':
+        return this.close();
+      default:
+        throw new Error(`Connection has no remote method ${method}`);
+    }
+  }
+}
+
+/**
+ * Python's `multiprocessing.Pipe(duplex=True)`: two connected ends.
+ * @example
+ * const [a, b] = Pipe();
+ * a.send('hello'); console.log(await b.recv()); // 'hello'
+ */
+export function Pipe(options: PipeOptions = {}): [Connection, Connection] {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Cannot create a Pipe: options must be { duplex, bytes }, got ${describe(options)}`);
+  const duplex = options.duplex ?? true;
+  if (typeof duplex !== 'boolean') throw new TypeError(`Cannot create a Pipe: duplex must be a boolean, got ${describe(duplex)}`);
+  const bytes = options.bytes ?? DEFAULT_RING_BYTES;
+  if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 64 || bytes > 2 ** 30) {
+    throw new RangeError(`Cannot create a Pipe: bytes must be an integer from 64 to 2^30, got ${describe(bytes)}`);
+  }
+  const ringSize = Ring.bufferSize(bytes);
+  const first = new Connection({ kind: 'new', words: PIPE_WORDS, bytes: 2 * ringSize }, 0, duplex, { bytes });
+  const buffer = (first as unknown as { buffer: ArrayBuffer }).buffer;
+  const second = new Connection({ kind: 'shared', buffer }, 1, duplex);
+  return [first, second];
+}
+
+registerShared('Connection', (origin, extra) => {
+  const { side, duplex } = extra as { side: number; duplex: boolean };
+  return new Connection(origin, side, duplex);
+});
+

@@ -1,0 +1,320 @@
+/**
+ * `Queue`, `JoinableQueue` and `SimpleQueue`: Python's multi-producer, multi-consumer FIFO
+ * queues, shareable with any mix of threads and processes by passing them in `args`.
+ */
+import { QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from './errors.js';
+import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
+import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+import { ALL_DONE, COUNT, DEFAULT_RING_BYTES, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, PUT_WAITERS, Ring, SPACE, UNFINISHED, encodeItem } from './ring.js';
+import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { describe } from './timeout.js';
+
+/** Options of `new Queue()`. */
+export interface QueueOptions {
+  /** The most items it holds; `put` waits while it is full. 0 or absent: unbounded (up to `bytes`). @default 0 */
+  readonly maxsize?: number;
+  /** Bytes of shared memory for encoded items; an item must fit. @default 262144 */
+  readonly bytes?: number;
+}
+
+/** Options of `put()` and `get()`. */
+export interface QueueWaitOptions extends WaitOptions {
+  /** `false`: do not wait at all (Python's `block=False`). @default true */
+  readonly block?: boolean;
+}
+
+function checkQueueOptions(what: string, options: QueueOptions | number | undefined): { maxsize: number; bytes: number } {
+  const o = typeof options === 'number' ? { maxsize: options } : (options ?? {});
+  if (typeof o !== 'object' || o === null) throw new TypeError(`${what}: options must be { maxsize, bytes } or a maxsize, got ${describe(options)}`);
+  const maxsize = o.maxsize ?? 0;
+  if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize < 0 || maxsize > 0x7fffffff) {
+    throw new RangeError(`${what}: maxsize must be an integer >= 0 (0 is unbounded), got ${describe(maxsize)}`);
+  }
+  const bytes = o.bytes ?? DEFAULT_RING_BYTES;
+  if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 64 || bytes > 2 ** 30) {
+    throw new RangeError(`${what}: bytes must be an integer from 64 to 2^30, got ${describe(bytes)}`);
+  }
+  return { maxsize, bytes };
+}
+
+/**
+ * Python's `multiprocessing.Queue(maxsize)`: many producers and many consumers, in any threads
+ * and processes. After `close()`, `put` throws `QueueClosedError` and `get` drains what is left,
+ * then throws it too; `for await` ends there.
+ * @example
+ * const q = new Queue<string>({ maxsize: 3 });
+ * await q.put('hello'); console.log(await q.get());
+ */
+export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T> {
+  readonly #ring: Ring | undefined;
+  /** A proxy's last known size (a proxy cannot read the owner's memory). */
+  #knownSize = 0;
+
+  constructor(options?: QueueOptions | number);
+  constructor(options: QueueOptions | number | undefined | Origin);
+  constructor(options?: QueueOptions | number | Origin) {
+    const isOrigin = typeof options === 'object' && options !== null && 'kind' in options;
+    const config = isOrigin ? undefined : checkQueueOptions(`Cannot create ${new.target.name}`, options as QueueOptions | number | undefined);
+    super(isOrigin ? (options as Origin) : { kind: 'new', words: HEADER_WORDS, bytes: Ring.bufferSize(config!.bytes) - HEADER_WORDS * 4 });
+    if (this.buffer) this.#ring = new Ring(this.buffer, 0, config && { bytes: config.bytes, maxsize: config.maxsize });
+  }
+
+  protected get typeName(): string {
+    return 'Queue';
+  }
+
+  /** The most items it holds (0: unbounded). */
+  get maxsize(): number {
+    if (!this.#ring) throw this.noSyncOnProxy('maxsize', 'pass the number along with the queue');
+    return Atomics.load(this.#ring.mem, MAXSIZE);
+  }
+
+  /**
+   * Puts an item, waiting while the queue is full. Throws `QueueFullError` when `timeout` ms pass
+   * (or at once with `block: false`), `QueueClosedError` after `close()`, and `DataCloneError`
+   * naming the part of the item that cannot be sent.
+   */
+  async put(item: T, options?: QueueWaitOptions): Promise<void> {
+    const what = `Cannot put on ${this.constructor.name}`;
+    const o = checkWaitOptions(what, options);
+    if (this.remote) {
+      this.#knownSize = (await this.call('put', [item, sendable(options)], o.signal)) as number;
+      return;
+    }
+    const ring = this.#ring!;
+    const mem = ring.mem;
+    const left = deadlineOf(o.timeout);
+    for (;;) {
+      const space = Atomics.load(mem, SPACE);
+      const n = encodeItem(item, 'item');
+      const result = ring.put(n);
+      if (result === 'ok') return;
+      if (result === 'closed') throw new QueueClosedError(`${what}: it is closed`);
+      throwIfAborted(what, o.signal);
+      const ms = left();
+      if (options?.block === false || ms === 0) {
+        throw new QueueFullError(`${what}: it is full (${ring.count} items${Atomics.load(mem, MAXSIZE) ? ` of maxsize ${Atomics.load(mem, MAXSIZE)}` : ', no room left in its bytes'})${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
+      }
+      Atomics.add(mem, PUT_WAITERS, 1);
+      try {
+        await wait(mem, SPACE, space, ms, o.signal);
+      } finally {
+        Atomics.sub(mem, PUT_WAITERS, 1);
+      }
+    }
+  }
+
+  /** Puts an item without waiting: throws `QueueFullError` when it is full. */
+  putNowait(item: T): void {
+    if (this.remote) throw this.noSyncOnProxy('putNowait', 'use await queue.put(item, { block: false })');
+    const what = `Cannot put on ${this.constructor.name}`;
+    const result = this.#ring!.put(encodeItem(item, 'item'));
+    if (result === 'closed') throw new QueueClosedError(`${what}: it is closed`);
+    if (result === 'full') throw new QueueFullError(`${what}: it is full`);
+  }
+
+  /**
+   * Takes the first item, waiting while the queue is empty. Throws `QueueEmptyError` when
+   * `timeout` ms pass (or at once with `block: false`), and `QueueClosedError` once it is closed and drained.
+   */
+  async get(options?: QueueWaitOptions): Promise<T> {
+    const what = `Cannot get from ${this.constructor.name}`;
+    const ring = this.#ring;
+    if (ring && options === undefined) {
+      // The fast path: an item is there.
+      const got = ring.get();
+      if (typeof got === 'object') return got.value as T;
+    }
+    const o = checkWaitOptions(what, options);
+    if (this.remote) {
+      const [value, size] = (await this.call('get', [sendable(options)], o.signal)) as [T, number];
+      this.#knownSize = size;
+      return value;
+    }
+    const mem = ring!.mem;
+    const left = deadlineOf(o.timeout);
+    for (;;) {
+      const items = Atomics.load(mem, ITEMS);
+      const got = ring!.get();
+      if (typeof got === 'object') return got.value as T;
+      if (got === 'closed') throw new QueueClosedError(`${what}: it is closed and empty`);
+      throwIfAborted(what, o.signal);
+      const ms = left();
+      if (options?.block === false || ms === 0) {
+        this.#handOn();
+        throw new QueueEmptyError(`${what}: it is empty${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
+      }
+      Atomics.add(mem, GET_WAITERS, 1);
+      try {
+        await wait(mem, ITEMS, items, ms, o.signal);
+      } finally {
+        Atomics.sub(mem, GET_WAITERS, 1);
+      }
+      if (o.signal?.aborted) {
+        this.#handOn();
+        throwIfAborted(what, o.signal);
+      }
+    }
+  }
+
+  /** A consumer leaving empty-handed passes on a wake-up it may have taken. */
+  #handOn(): void {
+    const mem = this.#ring!.mem;
+    if (Atomics.load(mem, COUNT) > 0 && Atomics.load(mem, GET_WAITERS) > 0) notify(mem, ITEMS, 1);
+  }
+
+  /** Takes the first item without waiting: throws `QueueEmptyError` when it is empty. */
+  getNowait(): T {
+    if (this.remote) throw this.noSyncOnProxy('getNowait', 'use await queue.get({ block: false })');
+    const got = this.#ring!.get();
+    if (typeof got === 'object') return got.value as T;
+    if (got === 'closed') throw new QueueClosedError(`Cannot get from ${this.constructor.name}: it is closed and empty`);
+    throw new QueueEmptyError(`Cannot get from ${this.constructor.name}: it is empty`);
+  }
+
+  /** The number of items in it now (on a proxy in another process: as of this realm's last put or get). */
+  qsize(): number {
+    return this.#ring ? this.#ring.count : this.#knownSize;
+  }
+
+  /** Whether it is empty now (a snapshot, as in Python). */
+  empty(): boolean {
+    return this.qsize() === 0;
+  }
+
+  /** Whether it is full now (a snapshot, as in Python). */
+  full(): boolean {
+    if (!this.#ring) throw this.noSyncOnProxy('full', 'use await queue.put(item, { block: false }) and catch QueueFullError');
+    const maxsize = Atomics.load(this.#ring.mem, MAXSIZE);
+    return maxsize > 0 && this.#ring.count >= maxsize;
+  }
+
+  /** Whether it is closed. */
+  get closed(): boolean {
+    if (!this.#ring) throw this.noSyncOnProxy('closed', 'get() throws QueueClosedError once it is closed and drained');
+    return this.#ring.closed;
+  }
+
+  /** Closes it for everyone: `put` throws from now on; `get` drains what is left, then throws `QueueClosedError`. */
+  close(): void {
+    if (this.remote) {
+      void this.call('close', []).catch(() => {});
+      return;
+    }
+    this.#ring!.close();
+  }
+
+  /** Yields items until the queue is closed and drained. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      try {
+        yield await this.get();
+      } catch (error) {
+        if (error instanceof QueueClosedError) return;
+        throw error;
+      }
+    }
+  }
+
+  /** Gives back an item whose delivery to a dead process was never acknowledged. */
+  _giveBack(method: string, value: unknown): void {
+    if (method !== 'get' || !this.#ring) return;
+    const [item] = value as [T, number];
+    this.#ring.put(encodeItem(item, 'item'), true);
+  }
+
+  _serve(method: string, args: readonly unknown[], _who: number, signal: AbortSignalLike): unknown {
+    switch (method) {
+      case 'put':
+        return this.put(args[0] as T, withSignal(args[1], signal)).then(() => this.qsize());
+      case 'get':
+        return this.get(withSignal(args[0], signal)).then((value) => [value, this.qsize()]);
+      case 'close':
+        return this.close();
+      default:
+        return this._serveMore(method, args, signal);
+    }
+  }
+
+  /** Remote methods of subclasses. */
+  protected _serveMore(method: string, _args: readonly unknown[], _signal: AbortSignalLike): unknown {
+    throw new Error(`${this.constructor.name} has no remote method ${method}`);
+  }
+
+  /** The ring, for subclasses. */
+  protected get ring(): Ring | undefined {
+    return this.#ring;
+  }
+}
+
+/**
+ * Python's `JoinableQueue`: every `put` counts an unfinished task; consumers call `taskDone()`
+ * for each item they finish, and `join()` waits until all are done.
+ */
+export class JoinableQueue<T = unknown> extends Queue<T> {
+  protected override get typeName(): string {
+    return 'JoinableQueue';
+  }
+
+  /** Marks one item as done. Throws when called more times than items were put. */
+  taskDone(): void {
+    if (this.remote) {
+      void this.call('taskDone', []).catch(() => {});
+      return;
+    }
+    const mem = this.ring!.mem;
+    for (;;) {
+      const n = Atomics.load(mem, UNFINISHED);
+      if (n <= 0) throw new RangeError('Cannot call taskDone(): it was called more times than there were items put');
+      if (Atomics.compareExchange(mem, UNFINISHED, n, n - 1) === n) {
+        if (n === 1) {
+          Atomics.add(mem, ALL_DONE, 1);
+          notify(mem, ALL_DONE);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Waits until every item put has been marked done. Throws `TimeoutError` when `timeout` ms pass first. */
+  async join(options?: WaitOptions): Promise<void> {
+    const what = 'Cannot join JoinableQueue';
+    const o = checkWaitOptions(what, options);
+    if (this.remote) {
+      await this.call('join', [sendable(options)], o.signal);
+      return;
+    }
+    const mem = this.ring!.mem;
+    const left = deadlineOf(o.timeout);
+    for (;;) {
+      const seq = Atomics.load(mem, ALL_DONE);
+      if (Atomics.load(mem, UNFINISHED) === 0) return;
+      throwIfAborted(what, o.signal);
+      const ms = left();
+      if (ms === 0) throw new TimeoutError(`${what}: ${Atomics.load(mem, UNFINISHED)} items are still unfinished after ${o.timeout} ms`);
+      await wait(mem, ALL_DONE, seq, ms, o.signal);
+    }
+  }
+
+  protected override _serveMore(method: string, args: readonly unknown[], signal: AbortSignalLike): unknown {
+    if (method === 'taskDone') return this.taskDone();
+    if (method === 'join') return this.join(withSignal(args[0], signal));
+    return super._serveMore(method, args, signal);
+  }
+}
+
+/** Python's `SimpleQueue`: an unbounded queue with just `put`, `get`, `empty` and `close`. */
+export class SimpleQueue<T = unknown> extends Queue<T> {
+  constructor(options?: Omit<QueueOptions, 'maxsize'> | Origin) {
+    super(options && 'kind' in options ? options : { ...(options as QueueOptions | undefined), maxsize: 0 });
+  }
+
+  protected override get typeName(): string {
+    return 'SimpleQueue';
+  }
+}
+
+registerShared('Queue', (origin) => new Queue(origin));
+registerShared('JoinableQueue', (origin) => new JoinableQueue(origin));
+registerShared('SimpleQueue', (origin) => new SimpleQueue(origin));
+
