@@ -175,7 +175,12 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
       throwIfAborted(what, o.signal);
       const ms = left();
       if (ms === 0) return false;
-      await wait(mem, ITEMS, items, ms, o.signal);
+      Atomics.add(mem, GET_WAITERS, 1);
+      try {
+        await wait(mem, ITEMS, items, ms, o.signal);
+      } finally {
+        Atomics.sub(mem, GET_WAITERS, 1);
+      }
     }
   }
 

@@ -24,6 +24,8 @@ import {
   type Transport,
 } from '../index.js';
 import { syncSuite } from './sync.js';
+import { ipcSuite } from './ipc.js';
+export { checkExactlyOnce } from './ipc.js';
 import type { AnyFunction } from '../task.js';
 import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
 
@@ -60,7 +62,10 @@ export function conformance(t: TestApi, options: ConformanceOptions = {}): void 
   for (const kind of kinds) {
     // Threads run every test on both transports; a process shares no memory, so 'auto' is its only one.
     const transports: readonly Transport[] = kind === 'thread' ? (options.transports ?? ['shared', 'message']) : ['auto'];
-    for (const transport of transports) syncSuite(t, kind, transport);
+    for (const transport of transports) {
+      syncSuite(t, kind, transport);
+      ipcSuite(t, kind, transport);
+    }
   }
 }
 

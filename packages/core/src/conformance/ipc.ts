@@ -1,0 +1,276 @@
+/**
+ * The conformance suite's IPC section: Queue, JoinableQueue, SimpleQueue and Pipe between the
+ * main thread and workers, on each transport.
+ */
+import {
+  DataCloneError,
+  EOFError,
+  JoinableQueue,
+  Pipe,
+  Process,
+  Queue,
+  QueueClosedError,
+  QueueEmptyError,
+  QueueFullError,
+  SimpleQueue,
+  Thread,
+  TimeoutError,
+  currentTransport,
+  taskModule,
+  useTransport,
+  type BaseThread,
+  type ThreadOptions,
+  type Transport,
+  type WorkerKind,
+} from '../index.js';
+import type { AnyFunction } from '../task.js';
+import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
+import type { TestApi } from './index.js';
+
+type Fixtures = typeof import('./fixtures/tasks.js');
+const tasks = taskModule<Fixtures>(new URL('./fixtures/tasks.js', import.meta.url));
+const sleepFor = (ms: number) => new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): void }).setTimeout(resolve, ms));
+
+type Item = { producer: number; seq: number };
+
+/** Checks that items from several producers arrived exactly once and, per consumer, in each producer's order. */
+export function checkExactlyOnce(perConsumer: readonly (readonly Item[])[], producers: number, count: number): void {
+  const seen = new Set<string>();
+  for (const got of perConsumer) {
+    const last = new Map<number, number>();
+    for (const { producer, seq } of got) {
+      const key = `${producer}:${seq}`;
+      ok(!seen.has(key), `item ${key} arrived twice`);
+      seen.add(key);
+      ok((last.get(producer) ?? -1) < seq, `producer ${producer}'s items arrived out of order (${seq} after ${last.get(producer)})`);
+      last.set(producer, seq);
+    }
+  }
+  equal(seen.size, producers * count, 'every item arrived');
+}
+
+/** Registers the IPC tests for one worker kind on one transport. */
+export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): void {
+  const Kind = kind === 'process' ? 'Process' : 'Thread';
+  const spawn = <F extends AnyFunction>(options: ThreadOptions<F>): BaseThread<F> => {
+    const w = kind === 'process' ? new Process<F>(options) : new Thread<F>(options);
+    w.start();
+    return w;
+  };
+  const under = <T>(make: () => T): T => {
+    const before = currentTransport();
+    useTransport(transport);
+    try {
+      return make();
+    } finally {
+      useTransport(before);
+    }
+  };
+
+  t.describe(`Queue with a ${Kind}, ${transport} transport`, () => {
+    t.it('is FIFO; qsize, empty and full tell its state; Nowait forms throw QueueFullError and QueueEmptyError', async () => {
+      const q = under(() => new Queue<number>({ maxsize: 2 }));
+      equal(q.empty(), true);
+      await q.put(1);
+      q.putNowait(2);
+      equal(q.qsize(), 2);
+      equal(q.full(), true);
+      throws(() => q.putNowait(3), QueueFullError, /it is full/);
+      await rejects(q.put(3, { timeout: 20 }), QueueFullError, /after waiting 20 ms/);
+      await rejects(q.put(3, { block: false }), QueueFullError);
+      equal(await q.get(), 1);
+      equal(q.getNowait(), 2);
+      throws(() => q.getNowait(), QueueEmptyError, /it is empty/);
+      await rejects(q.get({ timeout: 20 }), QueueEmptyError, /after waiting 20 ms/);
+      equal(q.maxsize, 2);
+    });
+
+    t.it('refuses bad options with a clear error', async () => {
+      throws(() => under(() => new Queue({ maxsize: -1 })), RangeError, /maxsize must be an integer >= 0 \(0 is unbounded\), got `-1`/);
+      throws(() => under(() => new Queue({ maxsize: 1.5 })), RangeError, /got `1\.5`/);
+      throws(() => under(() => new Queue({ bytes: 3 })), RangeError, /bytes must be an integer from 64/);
+      const q = under(() => new Queue(3));
+      equal(q.maxsize, 3, 'Queue(3) as in the seed');
+      await rejects(q.get({ timeout: -1 }), RangeError, /timeout must be a number of milliseconds >= 0, got -1/);
+      await rejects(q.put(1, { timeout: Number.NaN }), RangeError, /got NaN/);
+    });
+
+    t.it('carries structured-clone values; names what cannot be sent', async () => {
+      const q = under(() => new Queue());
+      const value = { id: 1, text: '歌曲1 🎵', when: new Date(7), map: new Map([[1, new Set(['a'])]]), big: 10n ** 20n, bytes: new Float64Array([1.5, -0]), err: new RangeError('r') };
+      await q.put(value);
+      const back = (await q.get()) as typeof value;
+      deepEqual({ ...back, err: undefined }, { ...value, err: undefined });
+      equal(back.err.name, 'RangeError');
+      const error = await rejects(q.put({ title: 'x', cb: () => 1 }), DataCloneError, /item\.cb: function/);
+      equal((error as DataCloneError).path, 'item.cb');
+      await rejects(q.put({ inner: under(() => new Queue()) }), DataCloneError, /cannot travel inside a queue item .*pass it to the thread or process in args/);
+      equal(q.qsize(), 0, 'nothing half-put');
+    });
+
+    t.it('refuses an item larger than its memory clearly, and keeps working', async () => {
+      const q = under(() => new Queue<Uint8Array>({ bytes: 1024 }));
+      await rejects(q.put(new Uint8Array(4096)), RangeError, /larger than the ring .*larger \{ bytes \}/);
+      await q.put(new Uint8Array(512).fill(7));
+      equal((await q.get())[511], 7);
+    });
+
+    t.it('close(): put throws QueueClosedError, get drains then throws it, for await ends', async () => {
+      const q = under(() => new Queue<number>());
+      await q.put(1);
+      await q.put(2);
+      q.close();
+      await rejects(q.put(3), QueueClosedError, /it is closed/);
+      equal(await q.get(), 1);
+      const rest: number[] = [];
+      for await (const x of q) rest.push(x);
+      deepEqual(rest, [2]);
+      await rejects(q.get(), QueueClosedError, /closed and empty/);
+      equal(q.closed, true);
+    });
+
+    t.it(`E8: producers and consumers in ${Kind.toLowerCase()}es over Queue(3): every item exactly once, each producer's in order`, async () => {
+      const q = under(() => new Queue<Item>({ maxsize: 3 }));
+      const producers = [0, 1, 2].map((p) => spawn({ target: tasks.produce, args: [q, p, 60] }));
+      const consumers = [0, 1, 2].map(() => spawn({ target: tasks.consume, args: [q] }));
+      deepEqual(await Promise.all(producers.map((p) => p.result())), [60, 60, 60]);
+      q.close();
+      checkExactlyOnce((await Promise.all(consumers.map((c) => c.result()))) as Item[][], 3, 60);
+    });
+
+    t.it('the main thread consumes what workers produce, and the reverse', async () => {
+      const q = under(() => new Queue<Item>({ maxsize: 5 }));
+      const producer = spawn({ target: tasks.produce, args: [q, 9, 40] });
+      const got: Item[] = [];
+      for (let i = 0; i < 40; i++) got.push(await q.get({ timeout: 10_000 }));
+      checkExactlyOnce([got], 1, 40);
+      await producer.join();
+      const back = spawn({ target: tasks.take, args: [q, 3, 10_000] });
+      for (let seq = 0; seq < 3; seq++) await q.put({ producer: 0, seq });
+      checkExactlyOnce([(await back.result()) as Item[]], 1, 3);
+    });
+
+    t.it(`a consumer ${Kind.toLowerCase()} terminated while waiting loses nothing`, async () => {
+      const q = under(() => new Queue<number>());
+      const waiting = spawn({ target: tasks.take, args: [q, 1] });
+      await sleepFor(200);
+      await waiting.terminate();
+      await q.put(42);
+      equal(await q.get({ timeout: 5_000 }), 42);
+    });
+
+    t.it('an aborted get() rejects and takes nothing', async () => {
+      const q = under(() => new Queue<number>());
+      const controller = new (globalThis as unknown as { AbortController: new () => { signal: never; abort(reason?: unknown): void } }).AbortController();
+      const waiting = q.get({ signal: controller.signal });
+      controller.abort(new Error('no more'));
+      await rejects(waiting, Error, /aborted: no more/);
+      await q.put(1);
+      equal(q.qsize(), 1);
+    });
+
+    t.it('JoinableQueue: join() waits until every item is marked done; an extra taskDone() throws', async () => {
+      const q = under(() => new JoinableQueue<number>());
+      for (let i = 1; i <= 5; i++) await q.put(i);
+      const worker = spawn({ target: tasks.joinableWork, args: [q, 5] });
+      await q.join({ timeout: 10_000 });
+      equal(await worker.result(), 15);
+      throws(() => q.taskDone(), RangeError, /called more times than there were items put/);
+      await q.put(6);
+      await rejects(q.join({ timeout: 20 }), TimeoutError, /1 items are still unfinished/);
+    });
+
+    t.it('SimpleQueue: put, get, empty', async () => {
+      const q = under(() => new SimpleQueue<string>());
+      await q.put('a');
+      equal(q.empty(), false);
+      const w = spawn({ target: tasks.take, args: [q, 1] });
+      deepEqual(await w.result(), ['a']);
+      equal(q.empty(), true);
+    });
+  });
+
+  t.describe(`Pipe with a ${Kind}, ${transport} transport`, () => {
+    t.it(`E7: a duplex pipe between two ${Kind.toLowerCase()}es`, async () => {
+      const [a, b] = under(() => Pipe());
+      const p1 = spawn({ target: tasks.pipeProc1, args: [a] });
+      const p2 = spawn({ target: tasks.pipeProc2, args: [b] });
+      equal(await p1.result(), 'hello, too');
+      equal(await p2.result(), 'hello');
+    });
+
+    t.it('the main thread talks to a worker; messages keep their order and types', async () => {
+      const [a, b] = under(() => Pipe());
+      const echo = spawn({ target: tasks.echoUntilEOF, args: [b] });
+      const sent = [1, 'two', { three: [3] }, new Map([[4, 4]]), new Uint8Array(64 * 1024).fill(5)];
+      for (const m of sent) a.send(m);
+      const back: unknown[] = [];
+      for (let i = 0; i < sent.length; i++) back.push(await a.recv({ timeout: 10_000 }));
+      deepEqual(back, sent);
+      a.close();
+      equal(await echo.result(), sent.length);
+    });
+
+    t.it('recv() after the other end closed gets what was sent, then EOFError', async () => {
+      const [a, b] = under(() => Pipe());
+      const sender = spawn({ target: tasks.sendAll, args: [b, ['x', 'y']] });
+      await sender.join();
+      equal(await a.recv(), 'x');
+      equal(await a.poll(), true);
+      equal(await a.recv(), 'y');
+      await rejects(a.recv(), EOFError, /the other end is closed/);
+      throws(() => a.send('z'), EOFError, /the other end is closed/);
+    });
+
+    t.it(`recv() gets EOFError when the ${Kind.toLowerCase()} holding the other end is terminated`, async () => {
+      const [a, b] = under(() => Pipe());
+      const holder = spawn({ target: tasks.recvForever, args: [b] });
+      await sleepFor(150);
+      const pending = a.recv({ timeout: 10_000 });
+      await holder.terminate();
+      await rejects(pending, EOFError);
+    });
+
+    t.it('one-way pipes refuse the wrong direction; closed ends refuse everything', async () => {
+      const [reader, writer] = under(() => Pipe({ duplex: false }));
+      throws(() => reader.send(1), Error, /receiving end of a one-way pipe/);
+      await rejects(writer.recv(), Error, /sending end of a one-way pipe/);
+      const w = spawn({ target: tasks.recvAll, args: [reader] });
+      writer.send('only way');
+      writer.close();
+      deepEqual(await w.result(), ['only way']);
+      throws(() => writer.send(2), Error, /it is closed/);
+      throws(() => Pipe({ duplex: 'yes' as never }), TypeError, /duplex must be a boolean/);
+    });
+
+    t.it('recv(timeout) throws TimeoutError; poll(timeout) waits for a message', async () => {
+      const [a, b] = under(() => Pipe());
+      await rejects(a.recv({ timeout: 30 }), TimeoutError, /nothing arrived within 30 ms/);
+      equal(await a.poll(), false);
+      equal(await a.poll(30), false);
+      const later = a.poll(5_000);
+      b.send('now');
+      equal(await later, true);
+      equal(await a.recv(), 'now');
+    });
+
+    t.it('a burst larger than the pipe memory arrives whole and in order', async () => {
+      const [a, b] = under(() => Pipe({ bytes: 1024 }));
+      const reader = spawn({ target: tasks.recvAll, args: [b] });
+      const sent = Array.from({ length: 300 }, (_, i) => ({ i, text: `message ${i}` }));
+      for (const m of sent) a.send(m);
+      a.close();
+      deepEqual(await reader.result(), sent);
+      match(String(throwsOf(() => a.send(1))), /closed/);
+    });
+  });
+}
+
+function throwsOf(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
