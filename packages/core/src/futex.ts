@@ -99,16 +99,21 @@ function localNotify(i32: Int32Array, index: number, count: number): void {
 
 // ---------------------------------------------------------------------------
 
-/** Spin iterations before sleeping: a few microseconds, enough to catch a peer that answers at once. */
-let spinLimit = 2_000;
+/** Spin iterations before sleeping: tens of microseconds, enough to catch a peer that answers at once. */
+let spinLimit = 20_000;
 
 /** Tunes how long a waiter spins before it sleeps (0 turns spinning off). */
 export function setSpin(iterations: number): void {
   spinLimit = Math.max(0, Math.floor(iterations));
 }
 
-/** Spins while `i32[index] === value`, up to the spin limit. Returns true if it changed. */
+/**
+ * Spins while `i32[index] === value`, up to the spin limit; returns true if it changed. Callers
+ * spin before they count themselves as sleepers, so a peer answering at once pays no notify.
+ * On ordinary memory (one realm) nobody else can change it: no spinning.
+ */
 export function spin(i32: Int32Array, index: number, value: number): boolean {
+  if (!isShared(i32)) return false;
   for (let i = spinLimit; i > 0; i--) {
     if (Atomics.load(i32, index) !== value) return true;
   }
@@ -122,8 +127,7 @@ export function spin(i32: Int32Array, index: number, value: number): boolean {
 export async function wait(i32: Int32Array, index: number, value: number, timeout?: number, signal?: AbortSignalLike): Promise<WaitResult> {
   if (signal?.aborted) return 'ok';
   if (!isShared(i32)) return localWait(i32, index, value, timeout, signal);
-  if (spin(i32, index, value)) return 'not-equal';
-  if (timeout === 0) return 'timed-out';
+  if (timeout === 0) return Atomics.load(i32, index) === value ? 'timed-out' : 'not-equal';
   if (!waitAsync) return pollWait(i32, index, value, timeout, signal);
   const r = waitAsync(i32, index, value, timeout);
   if (!r.async) return r.value as WaitResult;

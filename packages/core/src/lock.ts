@@ -4,7 +4,7 @@
  * loop ever blocks.
  */
 import { AbortError, TimeoutError } from './errors.js';
-import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
+import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { _asCaller, currentCaller } from './runtime.js';
 import { checkTimeout, describe } from './timeout.js';
@@ -68,7 +68,7 @@ async function acquireWord(mem: Int32Array, who: number, what: string, options: 
     const ms = left();
     if (ms === 0) return handOn(mem, false);
     const holder = Atomics.load(mem, OWNER);
-    if (holder !== 0) {
+    if (holder !== 0 && !spin(mem, OWNER, holder)) {
       Atomics.add(mem, WAITERS, 1);
       try {
         await wait(mem, OWNER, holder, ms, options.signal);

@@ -3,7 +3,7 @@
  * block of memory. Ends travel to threads and processes as ordinary `args`.
  */
 import { EOFError, TimeoutError } from './errors.js';
-import { deadlineOf, wait, type AbortSignalLike } from './futex.js';
+import { deadlineOf, spin, wait, type AbortSignalLike } from './futex.js';
 import type { MarshalContext } from './handle.js';
 import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { DEFAULT_RING_BYTES, GET_WAITERS, ITEMS, PUT_WAITERS, Ring, SPACE, copyEncoded, encodeItem } from './ring.js';
@@ -112,6 +112,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
         this.#backlog = [];
         break;
       }
+      if (spin(mem, SPACE, space)) continue;
       Atomics.add(mem, PUT_WAITERS, 1);
       try {
         await wait(mem, SPACE, space);
@@ -149,6 +150,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
       throwIfAborted(what, o.signal);
       const ms = left();
       if (ms === 0) throw new TimeoutError(`${what}: nothing arrived within ${o.timeout} ms`);
+      if (spin(mem, ITEMS, items)) continue;
       Atomics.add(mem, GET_WAITERS, 1);
       try {
         await wait(mem, ITEMS, items, ms, o.signal);
@@ -175,6 +177,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
       throwIfAborted(what, o.signal);
       const ms = left();
       if (ms === 0) return false;
+      if (spin(mem, ITEMS, items)) continue;
       Atomics.add(mem, GET_WAITERS, 1);
       try {
         await wait(mem, ITEMS, items, ms, o.signal);

@@ -3,7 +3,7 @@
  * queues, shareable with any mix of threads and processes by passing them in `args`.
  */
 import { QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from './errors.js';
-import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
+import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { ALL_DONE, COUNT, DEFAULT_RING_BYTES, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, PUT_WAITERS, Ring, SPACE, UNFINISHED, encodeItem } from './ring.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
@@ -75,26 +75,28 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
    * naming the part of the item that cannot be sent.
    */
   async put(item: T, options?: QueueWaitOptions): Promise<void> {
+    const ring = this.#ring;
+    if (ring && options === undefined && ring.put(encodeItem(item, 'item')) === 'ok') return; // the fast path: there is room
     const what = `Cannot put on ${this.constructor.name}`;
     const o = checkWaitOptions(what, options);
     if (this.remote) {
       this.#knownSize = (await this.call('put', [item, sendable(options)], o.signal)) as number;
       return;
     }
-    const ring = this.#ring!;
-    const mem = ring.mem;
+    const mem = ring!.mem;
     const left = deadlineOf(o.timeout);
     for (;;) {
       const space = Atomics.load(mem, SPACE);
       const n = encodeItem(item, 'item');
-      const result = ring.put(n);
+      const result = ring!.put(n);
       if (result === 'ok') return;
       if (result === 'closed') throw new QueueClosedError(`${what}: it is closed`);
       throwIfAborted(what, o.signal);
       const ms = left();
       if (options?.block === false || ms === 0) {
-        throw new QueueFullError(`${what}: it is full (${ring.count} items${Atomics.load(mem, MAXSIZE) ? ` of maxsize ${Atomics.load(mem, MAXSIZE)}` : ', no room left in its bytes'})${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
+        throw new QueueFullError(`${what}: it is full (${ring!.count} items${Atomics.load(mem, MAXSIZE) ? ` of maxsize ${Atomics.load(mem, MAXSIZE)}` : ', no room left in its bytes'})${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
       }
+      if (spin(mem, SPACE, space)) continue;
       Atomics.add(mem, PUT_WAITERS, 1);
       try {
         await wait(mem, SPACE, space, ms, o.signal);
@@ -144,6 +146,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
         this.#handOn();
         throw new QueueEmptyError(`${what}: it is empty${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
       }
+      if (spin(mem, ITEMS, items)) continue;
       Atomics.add(mem, GET_WAITERS, 1);
       try {
         await wait(mem, ITEMS, items, ms, o.signal);

@@ -114,9 +114,10 @@ export class Ring {
       const maxsize = Atomics.load(mem, MAXSIZE);
       if (!force && maxsize > 0 && Atomics.load(mem, COUNT) >= maxsize) return 'full';
       const cap = this.#capacity;
-      let used = Atomics.load(mem, USED);
-      let head = Atomics.load(mem, HEAD);
-      let tail = Atomics.load(mem, TAIL);
+      // HEAD, TAIL and USED are only touched under the mutex, whose acquire and release order them.
+      let used = mem[USED]!;
+      let head = mem[HEAD]!;
+      let tail = mem[TAIL]!;
       if (used === 0) head = tail = 0;
       let pos: number;
       if (tail >= head && used < cap) {
@@ -132,10 +133,10 @@ export class Ring {
       this.#words[pos >> 2] = n;
       if (source) this.#bytes.set(source, pos + 4);
       else encoder.copyTo(this.#bytes, pos + 4);
-      Atomics.store(mem, HEAD, head);
-      Atomics.store(mem, TAIL, pos + need);
-      Atomics.store(mem, USED, used + need);
-      Atomics.add(mem, UNFINISHED, force ? 0 : 1);
+      mem[HEAD] = head;
+      mem[TAIL] = pos + need;
+      mem[USED] = used + need;
+      if (!force) Atomics.add(mem, UNFINISHED, 1);
       // The commit: consumers go by COUNT.
       Atomics.add(mem, COUNT, 1);
       Atomics.add(mem, ITEMS, 1);
@@ -154,8 +155,8 @@ export class Ring {
     try {
       if (Atomics.load(mem, COUNT) === 0) return Atomics.load(mem, CLOSED) !== 0 ? 'closed' : 'empty';
       const cap = this.#capacity;
-      let head = Atomics.load(mem, HEAD);
-      let used = Atomics.load(mem, USED);
+      let head = mem[HEAD]!;
+      let used = mem[USED]!;
       if (cap - head < 4 || this.#words[head >> 2] === WRAP) {
         used -= cap - head;
         head = 0;
@@ -166,9 +167,9 @@ export class Ring {
         value = decoder.decodeRange(this.#bytes, head + 4, head + 4 + n);
       } finally {
         used -= need;
-        Atomics.store(mem, HEAD, used === 0 ? 0 : head + need);
-        if (used === 0) Atomics.store(mem, TAIL, 0);
-        Atomics.store(mem, USED, used);
+        mem[HEAD] = used === 0 ? 0 : head + need;
+        if (used === 0) mem[TAIL] = 0;
+        mem[USED] = used;
         Atomics.sub(mem, COUNT, 1);
         Atomics.add(mem, SPACE, 1);
       }

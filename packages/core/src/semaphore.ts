@@ -2,7 +2,7 @@
  * `Semaphore` and `BoundedSemaphore`: Python's counters of permits, shareable with threads
  * and processes.
  */
-import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
+import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from './lock.js';
 import { registerShared, SharedObject, withSignal, type Origin } from './shared.js';
 import { TimeoutError } from './errors.js';
@@ -57,6 +57,7 @@ export class Semaphore extends SharedObject {
       throwIfAborted(what, o.signal);
       const ms = left();
       if (!o.blocking || ms === 0) return this.#handOn(false);
+      if (spin(mem, VALUE, 0)) continue;
       Atomics.add(mem, WAITERS, 1);
       try {
         await wait(mem, VALUE, 0, ms, o.signal);
