@@ -40,3 +40,6 @@ export function _now(): number {
 }
 
 export type { TimerHandle };
+
+/** `Symbol.asyncDispose` where the host has it, else the well-known fallback TypeScript's `await using` also uses. */
+export const _asyncDispose = ((Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose')) as typeof Symbol.asyncDispose;

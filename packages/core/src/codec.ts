@@ -33,7 +33,7 @@
  * | `ac` | a run of array holes: varint count |
  * | `ad` | a back-reference: varint ordinal of an object met earlier in this message |
  * | `ae` | a SharedArrayBuffer: varint index into the side list |
- * | `c0` | object, defining a shape: varint byteLength, then (varint n, n key strings) |
+ * | `c0` | object, defining a shape: varint byteLength, then (2 bytes of hash, varint n, n key strings) |
  * | `c2` | object of a shape defined earlier in this message: varint shape index |
  * | `c4` | object with inline keys (more than 64 keys): varint n, n × (key string, value) |
  * | `c6` | array: varint length, elements (`ac` for holes) |
@@ -163,6 +163,8 @@ const MAX_SHAPE_NODES = 8192;
 const LINEAR_IDENTITY = 16;
 /** Strings up to this many UTF-16 units are encoded and decoded by hand; longer ones by TextEncoder/TextDecoder. */
 const SHORT_STRING = 64;
+/** {@link Encoder.encode} reuses its views of payloads shorter than this. */
+const VIEW_CACHE = 1024;
 /** The encoder keeps a scratch buffer up to this size between messages. */
 const KEEP_SCRATCH = 16 * 1024 * 1024;
 /** A decoder compiles a shape's constructor after seeing it this many times. */
@@ -301,7 +303,7 @@ class EncoderShape {
   epoch = -1;
   index = 0;
   constructor(
-    /** varint byteLength, varint n, n key strings: what follows an OBJ_DEF tag. */
+    /** What follows an OBJ_DEF tag: varint byteLength, 2 bytes of hash, varint n, n key strings. */
     readonly def: Uint8Array,
   ) {}
 }
@@ -324,6 +326,8 @@ export class Encoder {
   private buf: Uint8Array;
   private view: DataView;
   private pos = 0;
+  /** Views of the scratch buffer by length, for {@link encode}; dropped when the buffer is replaced. */
+  private views: (Uint8Array | undefined)[] = [];
   private readonly initialSize: number;
   private readonly context: unknown;
   // Shapes
@@ -358,7 +362,10 @@ export class Encoder {
    */
   encode(value: unknown, root = 'value'): Uint8Array {
     const length = this.encodeToScratch(value, root);
-    return new Uint8Array(this.buf.buffer, 0, length);
+    // Making a view costs as much as encoding a small object: reuse one per length (the contract
+    // is the same: valid until the next call).
+    if (length >= VIEW_CACHE) return new Uint8Array(this.buf.buffer, 0, length);
+    return (this.views[length] ??= new Uint8Array(this.buf.buffer, 0, length));
   }
 
   /**
@@ -457,6 +464,7 @@ export class Encoder {
     if (this.pos !== 0) next.set(new Uint8Array(this.buf.buffer, 0, Math.min(this.pos, size)));
     this.buf = next;
     this.view = new DataView(next.buffer);
+    if (this.views.length !== 0) this.views = [];
   }
 
   /** Makes room for `n` more bytes. */
@@ -775,10 +783,16 @@ export class Encoder {
 
   private makeShape(node: ShapeNode, keys: string[]): EncoderShape {
     const body = encodeKeys(keys);
-    const width = varintWidth(body.length);
-    const def = new Uint8Array(width + body.length);
-    paddedVarint(def, 0, body.length, width);
-    def.set(body, width);
+    // Two bytes of hash first: the decoder finds its cached shape without hashing the keys.
+    let h = body.length;
+    for (let i = 0; i < body.length; i++) h = Math.imul(h ^ body[i]!, 0x01000193);
+    h ^= h >>> 16;
+    const width = varintWidth(body.length + 2);
+    const def = new Uint8Array(width + 2 + body.length);
+    paddedVarint(def, 0, body.length + 2, width);
+    def[width] = h;
+    def[width + 1] = h >>> 8;
+    def.set(body, width + 2);
     return (node.shape = new EncoderShape(def));
   }
 
@@ -988,7 +1002,7 @@ export class Encoder {
     const b = buffer as ArrayBuffer & { resizable?: boolean; maxByteLength?: number; detached?: boolean };
     if (b.detached === true) throw new Unencodable('a detached ArrayBuffer');
     const n = buffer.byteLength;
-    this.ensure(n + 24);
+    this.ensure(n + 32);
     if (b.resizable === true) {
       this.buf[this.pos++] = RESIZABLE_BUFFER;
       this.varint(n);
@@ -997,12 +1011,16 @@ export class Encoder {
       this.buf[this.pos++] = ARRAY_BUFFER;
       this.varint(n);
     }
+    // The contents start 8-aligned from the payload's start: copying out of a SharedArrayBuffer
+    // is several times faster from an aligned address (place payloads 8-aligned in the ring).
+    while (this.pos & 7) this.buf[this.pos++] = 0;
     this.buf.set(new Uint8Array(buffer), this.pos);
     this.pos += n;
   }
 
   private writeView(view: ArrayBufferView, kind: number): void {
     this.register(view);
+    this.ensure(24);
     const length = kind === DATAVIEW_KIND ? view.byteLength : (view as Uint8Array).length;
     this.buf[this.pos++] = VIEW;
     this.buf[this.pos++] = kind;
@@ -1163,6 +1181,7 @@ const f64Bytes = new Uint8Array(f64.buffer);
 export class Decoder {
   private src: Uint8Array = emptyBytes;
   private pos = 0;
+  private start = 0;
   private end = 0;
   private shared: readonly SharedArrayBuffer[] | undefined = undefined;
   private count = 0;
@@ -1194,6 +1213,7 @@ export class Decoder {
     if (!(start >= 0 && end <= bytes.length && start <= end)) throw new RangeError(`decodeRange: [${start}, ${end}) is outside the ${bytes.length} bytes given`);
     this.src = bytes;
     this.pos = start;
+    this.start = start;
     this.end = end;
     this.shared = shared;
     this.count = 0;
@@ -1298,17 +1318,16 @@ export class Decoder {
       }
       case ARRAY_BUFFER: {
         const ordinal = this.count++;
-        const n = this.length();
-        const p = this.pos;
+        const n = this.varint();
+        const p = this.align(n);
         this.pos = p + n;
-        return (this.objects[ordinal] = src.slice(p, p + n).buffer);
+        return (this.objects[ordinal] = copyBytes(src, p, n).buffer);
       }
       case RESIZABLE_BUFFER: {
         const ordinal = this.count++;
         const n = this.varint();
         const max = this.varint();
-        const p = this.pos;
-        if (p + n > this.end) throw corrupt('an ArrayBuffer past the end');
+        const p = this.align(n);
         this.pos = p + n;
         const buffer = new (ArrayBuffer as unknown as new (n: number, options: { maxByteLength: number }) => ArrayBuffer)(n, { maxByteLength: max });
         new Uint8Array(buffer).set(src.subarray(p, p + n));
@@ -1360,7 +1379,7 @@ export class Decoder {
       case HOLES:
         throw corrupt('array holes outside an array');
       default:
-        throw corrupt(this.pos > this.end ? 'it ends early' : `unknown tag 0x${b.toString(16)} at byte ${this.pos - 1}`);
+        throw corrupt(b === undefined ? 'it ends early' : `unknown tag 0x${b.toString(16)} at byte ${this.pos - 1}`);
     }
   }
 
@@ -1376,6 +1395,13 @@ export class Decoder {
       scale *= 0x80;
     } while (b >= 0x80 && scale < 2 ** 56);
     return n;
+  }
+
+  /** Skips the padding before `n` bytes of binary contents (8-aligned from the payload's start); returns where they start. */
+  private align(n: number): number {
+    const p = this.pos + ((8 - ((this.pos - this.start) & 7)) & 7);
+    if (p + n > this.end) throw corrupt('binary contents past the end');
+    return p;
   }
 
   /** A varint length of bytes that must be there. */
@@ -1475,9 +1501,8 @@ export class Decoder {
     const src = this.src;
     const start = this.pos;
     const end = start + len;
-    let h = len;
-    for (let p = start; p < end; p++) h = Math.imul(h ^ src[p]!, 0x01000193);
-    const slot = (h ^ (h >>> 16)) & (SHAPE_CACHE - 1);
+    // The encoder's hash of the keys picks the slot; the bytes decide.
+    const slot = (src[start]! | (src[start + 1]! << 8)) & (SHAPE_CACHE - 1);
     let shape = this.cache[slot];
     if (shape === undefined || !sameBytes(shape.bytes, src, start, len)) {
       shape = this.parseShape(start, end);
@@ -1489,7 +1514,8 @@ export class Decoder {
   }
 
   private parseShape(start: number, end: number): DecoderShape {
-    this.pos = start;
+    if (end - start < 3) throw corrupt('a shape definition too short');
+    this.pos = start + 2;
     const n = this.varint();
     const keys: string[] = [];
     for (let i = 0; i < n && this.pos < end; i++) {
@@ -1498,7 +1524,7 @@ export class Decoder {
       keys.push(k);
     }
     if (keys.length !== n || this.pos !== end) throw corrupt('a shape definition of the wrong length');
-    return { keys, bytes: this.src.slice(start, end), proto: keys.includes('__proto__'), uses: 0, build: undefined };
+    return { keys, bytes: copyBytes(this.src, start, end - start), proto: keys.includes('__proto__'), uses: 0, build: undefined };
   }
 
   private knownShape(): DecoderShape {
@@ -1570,6 +1596,13 @@ export class Decoder {
   }
 }
 
+/** A copy of `src[p, p + n)` in fresh memory (faster than slice() on a shared view). */
+function copyBytes(src: Uint8Array, p: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(src.subarray(p, p + n));
+  return out;
+}
+
 function define(o: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
   else o[key] = value;
@@ -1596,9 +1629,17 @@ function compileShape(shape: DecoderShape): DecoderShape['build'] {
 function reviveAnyError(data: unknown): Error {
   if (typeof data !== 'object' || data === null || typeof (data as SerializedError).message !== 'string') throw corrupt('an error without its message');
   const error = reviveError(data as SerializedError);
-  const standard = standardErrors[(data as SerializedError).name];
-  if (standard !== undefined && Object.getPrototypeOf(error) === Error.prototype) Object.setPrototypeOf(error, standard.prototype);
+  restoreStandardClass(error, 0);
   return error;
+}
+
+/** deserializeError() makes plain Errors named `RangeError` etc.; give them their class back (structured clone does), causes included. */
+function restoreStandardClass(error: unknown, depth: number): void {
+  if (!(error instanceof Error) || depth > 8) return;
+  const standard = standardErrors[error.name];
+  if (standard !== undefined && Object.getPrototypeOf(error) === Error.prototype) Object.setPrototypeOf(error, standard.prototype);
+  restoreStandardClass(error.cause, depth + 1);
+  if (error instanceof AggregateError) for (const inner of error.errors as unknown[]) restoreStandardClass(inner, depth + 1);
 }
 
 function probeSharedDecode(): boolean {

@@ -10,6 +10,7 @@ import type { Endpoint } from './rpc.js';
 import { _asCaller, currentCaller } from './runtime.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
+import { _asyncDispose } from './_globals.js';
 
 const NEXT_TICKET = 0;
 const FIRST_SLOT = 2;
@@ -18,7 +19,6 @@ const FREE = 0;
 const WAITING = 1;
 const NOTIFIED = 2;
 
-const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose');
 
 /** Options of `new Condition()`. */
 export interface ConditionOptions {
@@ -74,8 +74,8 @@ export class Condition extends SharedObject {
   }
 
   /** `await using` support: leaving the scope releases the underlying lock. */
-  async [asyncDispose](): Promise<void> {
-    await (this.lock as unknown as Record<symbol, () => Promise<void>>)[asyncDispose]!();
+  async [_asyncDispose](): Promise<void> {
+    await (this.lock as unknown as Record<symbol, () => Promise<void>>)[_asyncDispose]!();
   }
 
   /**

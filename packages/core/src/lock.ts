@@ -8,6 +8,7 @@ import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { _asCaller, currentCaller } from './runtime.js';
 import { checkTimeout, describe } from './timeout.js';
+import { _asyncDispose } from './_globals.js';
 
 /** Options of `acquire()`: Python's `blocking` and `timeout`, plus an `AbortSignal`. */
 export interface AcquireOptions extends WaitOptions {
@@ -47,7 +48,6 @@ export function sendable(options: WaitOptions | undefined): Omit<WaitOptions, 's
   return rest;
 }
 
-const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose');
 
 // Words of a lock: who holds it (0 when free) and how many wait.
 const OWNER = 0;
@@ -156,7 +156,7 @@ export class Lock extends SharedObject {
   }
 
   /** `await using` support: leaving the scope releases the lock if it is held. */
-  async [asyncDispose](): Promise<void> {
+  async [_asyncDispose](): Promise<void> {
     if (this.remote ? this.#heldHere > 0 : Atomics.load(this.mem!, OWNER) !== 0) this.release();
   }
 

@@ -7,13 +7,13 @@ import { checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from 
 import { registerShared, SharedObject, withSignal, type Origin } from './shared.js';
 import { TimeoutError } from './errors.js';
 import { describe } from './timeout.js';
+import { _asyncDispose } from './_globals.js';
 
 const VALUE = 0;
 const WAITERS = 1;
 const BOUND = 2; // BoundedSemaphore: the initial value; -1 for an unbounded Semaphore
 const WORDS = 4;
 
-const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose');
 
 function checkValue(what: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 0x7fffffff) {
@@ -112,7 +112,7 @@ export class Semaphore extends SharedObject {
   }
 
   /** `await using` support: leaving the scope releases one permit. */
-  async [asyncDispose](): Promise<void> {
+  async [_asyncDispose](): Promise<void> {
     this.release();
   }
 
