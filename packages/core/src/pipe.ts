@@ -128,15 +128,25 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
    * Receives the next object. Throws `EOFError` when the other end is closed and drained,
    * `TimeoutError` when `timeout` ms pass first.
    */
-  async recv(options?: WaitOptions | number): Promise<unknown> {
+  recv(options?: WaitOptions | number): Promise<unknown> {
+    // The fast path, without an async frame: a message is there.
+    const inRing = this.#in;
+    if (inRing && options === undefined && !this.#closed) {
+      try {
+        const got = inRing.get();
+        if (typeof got === 'object') return Promise.resolve(got.value);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#recv(options);
+  }
+
+  async #recv(options: WaitOptions | number | undefined): Promise<unknown> {
     const opts = typeof options === 'number' ? { timeout: options } : options;
     this.#checkOpen('recv');
     if (!this.#duplex && this.#side === 1) throw new Error(`${this.#what('recv')}: it is the sending end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
     const inRing = this.#in;
-    if (inRing && opts === undefined) {
-      const got = inRing.get();
-      if (typeof got === 'object') return got.value;
-    }
     const what = this.#what('recv');
     const o = checkWaitOptions(what, opts);
     if (this.remote) return this.call('recv', [sendable(opts)], o.signal);

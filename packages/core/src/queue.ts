@@ -23,6 +23,8 @@ export interface QueueWaitOptions extends WaitOptions {
   readonly block?: boolean;
 }
 
+const DONE = Promise.resolve();
+
 function checkQueueOptions(what: string, options: QueueOptions | number | undefined): { maxsize: number; bytes: number } {
   const o = typeof options === 'number' ? { maxsize: options } : (options ?? {});
   if (typeof o !== 'object' || o === null) throw new TypeError(`${what}: options must be { maxsize, bytes } or a maxsize, got ${describe(options)}`);
@@ -74,9 +76,21 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
    * (or at once with `block: false`), `QueueClosedError` after `close()`, and `DataCloneError`
    * naming the part of the item that cannot be sent.
    */
-  async put(item: T, options?: QueueWaitOptions): Promise<void> {
+  put(item: T, options?: QueueWaitOptions): Promise<void> {
+    // The fast path, without an async frame: there is room.
     const ring = this.#ring;
-    if (ring && options === undefined && ring.put(encodeItem(item, 'item')) === 'ok') return; // the fast path: there is room
+    if (ring && options === undefined) {
+      try {
+        if (ring.put(encodeItem(item, 'item')) === 'ok') return DONE;
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#put(item, options);
+  }
+
+  async #put(item: T, options: QueueWaitOptions | undefined): Promise<void> {
+    const ring = this.#ring;
     const what = `Cannot put on ${this.constructor.name}`;
     const o = checkWaitOptions(what, options);
     if (this.remote) {
@@ -119,14 +133,23 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
    * Takes the first item, waiting while the queue is empty. Throws `QueueEmptyError` when
    * `timeout` ms pass (or at once with `block: false`), and `QueueClosedError` once it is closed and drained.
    */
-  async get(options?: QueueWaitOptions): Promise<T> {
-    const what = `Cannot get from ${this.constructor.name}`;
+  get(options?: QueueWaitOptions): Promise<T> {
+    // The fast path, without an async frame: an item is there.
     const ring = this.#ring;
     if (ring && options === undefined) {
-      // The fast path: an item is there.
-      const got = ring.get();
-      if (typeof got === 'object') return got.value as T;
+      try {
+        const got = ring.get();
+        if (typeof got === 'object') return Promise.resolve(got.value as T);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
+    return this.#get(options);
+  }
+
+  async #get(options: QueueWaitOptions | undefined): Promise<T> {
+    const what = `Cannot get from ${this.constructor.name}`;
+    const ring = this.#ring;
     const o = checkWaitOptions(what, options);
     if (this.remote) {
       const [value, size] = (await this.call('get', [sendable(options)], o.signal)) as [T, number];
