@@ -1,7 +1,8 @@
 /**
  * The seed's examples E1–E6, in threadkit, in order, plus the GIL point (CPU-bound work).
  *
- *   tsx src/main.ts [--scale <ms per seed second>] [--only E3,E4,...] [--primes <limit>]
+ *   node dist/main.js [--scale <ms per seed second>] [--only E3,E4,...] [--primes <limit>]   (pnpm start)
+ *   tsx src/main.ts   [the same options]                                                      (pnpm start:ts)
  *
  * Each example first runs as the seed writes it (printing what the seed prints), then plays the
  * same tracks through a `Playlist` and draws its timeline: sequential play is a staircase of
@@ -25,7 +26,12 @@ import {
 // The task functions themselves, for the single-threaded examples (E1, E2), which call them directly...
 import * as player from './tasks.ts';
 // ...and the same module as tasks a worker can run: `tasks.music` names the export `music` of tasks.ts.
-const tasks = taskModule<typeof player>(new URL('./tasks.ts', import.meta.url));
+// The workers load this file's sibling, by this file's own extension: tasks.js next to dist/main.js
+// (`pnpm start`: plain JavaScript, quick to load in every worker), tasks.ts next to src/main.ts
+// (`pnpm start:ts` with tsx; on Node 20 each worker then compiles tasks.ts with tsx itself).
+const fromSource = import.meta.url.endsWith('.ts');
+const tasks = taskModule<typeof player>(new URL(fromSource ? './tasks.ts' : './tasks.js', import.meta.url));
+const tasksFile = fromSource ? 'tasks.ts' : 'tasks.js';
 const { ctime } = player;
 
 // ── Command line ───────────────────────────────────────────────────────────────────────────
@@ -33,8 +39,11 @@ const { ctime } = player;
 const EXAMPLES = ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'CPU'] as const;
 type ExampleId = (typeof EXAMPLES)[number];
 
-const USAGE = `Usage: tsx src/main.ts [options]
-  --scale <ms>      milliseconds per seed second (default 100)
+// 150 ms per seed second: a full run takes about 20 s, and starting the workers (tens to hundreds
+// of ms, more on a busy machine and for processes) stays small next to tracks of 300–1500 ms.
+const DEFAULT_SCALE = 150;
+const USAGE = `Usage: ${fromSource ? 'tsx src/main.ts' : 'node dist/main.js'} [options]
+  --scale <ms>      milliseconds per seed second (default ${DEFAULT_SCALE})
   --only <ids>      run only these examples, e.g. --only E3 or --only E1,E3,CPU (${EXAMPLES.join(', ')})
   --primes <limit>  CPU example: count the primes below this limit (default 5000000)
   --help            show this help`;
@@ -48,7 +57,7 @@ let cli;
 try {
   cli = parseArgs({
     options: {
-      scale: { type: 'string', default: '100' },
+      scale: { type: 'string', default: String(DEFAULT_SCALE) },
       only: { type: 'string', multiple: true },
       primes: { type: 'string', default: '5000000' },
       help: { type: 'boolean', default: false },
@@ -94,7 +103,8 @@ function total(id: string, startedAt: number, trackSum: number, concurrent?: { w
 
 /**
  * Plays the example's tracks again through a Playlist and draws the timeline. The bars are
- * measured inside the workers; the gap before the first bar is the time it took to start them.
+ * measured inside the workers, from the moment the task module is loaded; the gap before the
+ * first bar is the time it took to start the workers and load the task module in them.
  */
 async function timeline(id: string, mode: PlayMode, entries: readonly PlaylistEntry[]): Promise<PlaylistReport> {
   console.log(`\n   The same tracks as a Playlist, mode '${mode}':\n`);
@@ -111,8 +121,7 @@ async function timeline(id: string, mode: PlayMode, entries: readonly PlaylistEn
     span >= 0.9 * sum ? 'one after another: total ≈ sum of the tracks' : span <= 1.15 * longest ? 'they overlapped: total ≈ the longest track' : 'they partly overlapped';
   console.log(`\n   ${id} timeline: tracks played in ${secs(span)} (sum ${secs(sum)}, longest ${secs(longest)}): ${verdict}`);
   const workers = mode === 'sequential' ? 'its worker' : mode === 'processes' ? 'the processes' : 'the threads';
-  console.log(`   (wall clock ${secs(report.elapsed)}: starting ${workers} took ${Math.round(first)} ms before the first bar,`);
-  console.log(`    and a worker's first bar includes loading tasks.ts in that worker)`);
+  console.log(`   (wall clock ${secs(report.elapsed)}: starting ${workers} and loading ${tasksFile} took ${Math.round(first)} ms before the first bar)`);
   return report;
 }
 
@@ -201,7 +210,7 @@ async function e4(): Promise<void> {
 /**
  * The seed's custom thread class. `run()` is the thread's body; it runs here in the parent and
  * sends work to the thread's worker with `this.invoke(task, ...args)`, because a function
- * itself cannot cross into a worker: `func` is a task (an export of tasks.ts), not a closure.
+ * itself cannot cross into a worker: `func` is a task (an export of the task module), not a closure.
  */
 class MyThread<F extends AnyFunction> extends Thread<F> {
   readonly func: Target<F>;
@@ -263,9 +272,9 @@ async function e6(): Promise<void> {
 
 /**
  * A thread that counts its part of the primes. Like E5's MyThread it overrides run(), the
- * thread's body, which runs here in the parent: first it loads tasks.ts in its worker, then it
- * waits at a start line until every counter is loaded, so no thread counts while another is
- * still starting (on Node 20 that start-up is CPU work too: tsx compiles tasks.ts in each worker).
+ * thread's body, which runs here in the parent: first it loads the task module in its worker,
+ * then it waits at a start line until every counter is loaded, so no thread counts while another
+ * is still starting (starting a worker is CPU work too, more so when tsx compiles tasks.ts in it).
  */
 class PrimeCounter extends Thread {
   constructor(
@@ -277,7 +286,7 @@ class PrimeCounter extends Thread {
   }
 
   protected override async run(): Promise<{ primes: number; start: number; end: number }> {
-    await this.invoke(tasks.countPrimes, 0); // nothing to count: just loads tasks.ts in this worker
+    await this.invoke(tasks.countPrimes, 0); // nothing to count: just loads the task module in this worker
     this.startLine.arrive();
     await this.startLine.ready;
     return this.invoke(tasks.countPrimesTimed, primesLimit, this.part, this.parts);
@@ -345,8 +354,12 @@ async function cpu(): Promise<void> {
 const examples: Record<ExampleId, () => Promise<void>> = { E1: e1, E2: e2, E3: e3, E4: e4, E5: e5, E6: e6, CPU: cpu };
 
 console.log(`threadkit demo: the seed's examples on Node ${process.versions.node}. 1 seed second = ${scale} ms.`);
-console.log('Every thread or process loads tasks.ts when it starts (on Node 20, tsx compiles it in each one):');
-console.log('that start-up, a few tenths of a real second, shows as the gap before the bars of each timeline.');
+console.log(`Every thread or process starts its own JavaScript engine and loads ${tasksFile} before it plays: that start-up,`);
+console.log('tens to hundreds of milliseconds (more on a busy machine, more for a process), is the gap before the bars.');
+if (fromSource && !(process.features as { typescript?: unknown }).typescript) {
+  console.log(`Running from src: on Node ${process.versions.node} each worker compiles tasks.ts with tsx (a few tenths of a second each).`);
+  console.log('`pnpm start` runs the compiled JavaScript (dist/) and starts its workers several times faster.');
+}
 const started = performance.now();
 for (const id of EXAMPLES) if (selected(id)) await examples[id]();
 console.log(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s (real seconds).`);

@@ -3,7 +3,8 @@
  *
  * A task module is a plain module of exported functions. main.ts calls them directly (the
  * seed's single-threaded examples) and runs them in workers through
- * `taskModule<typeof import('./tasks.ts')>(new URL('./tasks.ts', import.meta.url))`.
+ * `taskModule<typeof import('./tasks.ts')>(new URL('./tasks.js', import.meta.url))`: the compiled
+ * dist/tasks.js under `pnpm start`, or this file itself (`./tasks.ts`) under `pnpm start:ts`.
  *
  * Where the TS differs from the seed: every player takes one extra, last argument, `scaleMs`
  * (milliseconds per seed "second"), so the demo can play the seed's 2 s / 5 s tracks in a
