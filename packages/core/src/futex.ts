@@ -6,6 +6,7 @@
  * Every wait may wake spuriously; callers re-check their condition in a loop.
  */
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
+import { publishAll } from './publish.js';
 
 /** How a wait ended. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -113,6 +114,7 @@ export function setSpin(iterations: number): void {
  * On ordinary memory (one realm) nobody else can change it: no spinning.
  */
 export function spin(i32: Int32Array, index: number, value: number): boolean {
+  publishAll();
   if (!isShared(i32)) return false;
   for (let i = spinLimit; i > 0; i--) {
     if (Atomics.load(i32, index) !== value) return true;
@@ -125,6 +127,8 @@ export function spin(i32: Int32Array, index: number, value: number): boolean {
  * (an abort ends the wait with 'ok': the caller re-checks and sees the signal).
  */
 export async function wait(i32: Int32Array, index: number, value: number, timeout?: number, signal?: AbortSignalLike): Promise<WaitResult> {
+  // What this realm put is published before it waits on anything.
+  publishAll();
   if (signal?.aborted) return 'ok';
   if (!isShared(i32)) return localWait(i32, index, value, timeout, signal);
   if (timeout === 0) return Atomics.load(i32, index) === value ? 'timed-out' : 'not-equal';
@@ -166,6 +170,13 @@ async function pollWait(i32: Int32Array, index: number, value: number, timeout: 
 
 /** Wakes up to `count` waiters on `i32[index]` (all by default). */
 export function notify(i32: Int32Array, index: number, count = Number.POSITIVE_INFINITY): void {
+  // A signal (set, release, notify) follows what this realm put before it.
+  publishAll();
+  notifyRaw(i32, index, count);
+}
+
+/** Wakes waiters without publishing first (for the rings' own wake-ups, inside a publish). */
+export function notifyRaw(i32: Int32Array, index: number, count = Number.POSITIVE_INFINITY): void {
   if (isShared(i32)) Atomics.notify(i32, index, count);
   else localNotify(i32, index, count);
 }

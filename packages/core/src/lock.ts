@@ -9,6 +9,7 @@ import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions
 import { _asCaller, currentCaller } from './runtime.js';
 import { checkTimeout, describe } from './timeout.js';
 import { _asyncDispose } from './_globals.js';
+import { publishAll } from './publish.js';
 
 /** Options of `acquire()`: Python's `blocking` and `timeout`, plus an `AbortSignal`. */
 export interface AcquireOptions extends WaitOptions {
@@ -92,6 +93,7 @@ function handOn(mem: Int32Array, result: boolean): boolean {
 }
 
 function releaseWord(mem: Int32Array): void {
+  publishAll();
   Atomics.store(mem, OWNER, 0);
   if (Atomics.load(mem, WAITERS) > 0) notify(mem, OWNER, 1);
 }

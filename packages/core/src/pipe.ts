@@ -9,6 +9,7 @@ import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { DEFAULT_RING_BYTES, GET_WAITERS, ITEMS, PUT_WAITERS, Ring, SPACE, copyEncoded, encodeItem } from './ring.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
+import { publishAll } from './publish.js';
 
 /** Options of `Pipe()`. */
 export interface PipeOptions {
@@ -80,6 +81,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
     this.#checkOpen('send');
     if (!this.#duplex && this.#side === 0) throw new Error(`${this.#what('send')}: it is the receiving end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
     const n = encodeItem(obj, 'message');
+    publishAll();
     if (this.remote) {
       void this.call('send', [obj]).catch(() => {});
       return;

@@ -5,7 +5,8 @@
 import { QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
-import { ALL_DONE, COUNT, DEFAULT_RING_BYTES, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, PUT_WAITERS, Ring, SPACE, UNFINISHED, encodeItem } from './ring.js';
+import { ALL_DONE, COUNT, DEFAULT_RING_BYTES, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, PUT_WAITERS, Ring, SLOTS, SPACE, UNFINISHED, encodeItem } from './ring.js';
+import { publishAll } from './publish.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
 
@@ -49,6 +50,8 @@ function checkQueueOptions(what: string, options: QueueOptions | number | undefi
  */
 export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T> {
   readonly #ring: Ring | undefined;
+  /** This realm's items put and not yet published. */
+  readonly #outbox: Outbox | undefined;
   /** A proxy's last known size (a proxy cannot read the owner's memory). */
   #knownSize = 0;
 
@@ -58,7 +61,10 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
     const isOrigin = typeof options === 'object' && options !== null && 'kind' in options;
     const config = isOrigin ? undefined : checkQueueOptions(`Cannot create ${new.target.name}`, options as QueueOptions | number | undefined);
     super(isOrigin ? (options as Origin) : { kind: 'new', words: HEADER_WORDS, bytes: Ring.bufferSize(config!.bytes) - HEADER_WORDS * 4 });
-    if (this.buffer) this.#ring = new Ring(this.buffer, 0, config && { bytes: config.bytes, maxsize: config.maxsize });
+    if (this.buffer) {
+      this.#ring = new Ring(this.buffer, 0, config && { bytes: config.bytes, maxsize: config.maxsize });
+      this.#outbox = new Outbox(this.#ring);
+    }
   }
 
   protected get typeName(): string {
@@ -78,15 +84,27 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
    */
   put(item: T, options?: QueueWaitOptions): Promise<void> {
     // The fast path, without an async frame: there is room.
-    const ring = this.#ring;
-    if (ring && options === undefined) {
+    if (this.#ring && options === undefined) {
       try {
-        if (ring.put(encodeItem(item, 'item')) === 'ok') return DONE;
+        if (this.#tryPut(item) === 'ok') return DONE;
       } catch (error) {
         return Promise.reject(error);
       }
     }
     return this.#put(item, options);
+  }
+
+  /** Encodes the item, reserves a slot and adds it to this realm's outbox; or says why not. */
+  #tryPut(item: T): 'ok' | 'full' | 'closed' {
+    const ring = this.#ring!;
+    const outbox = this.#outbox!;
+    const n = encodeItem(item, 'item');
+    ring.checkFits(n);
+    // Unbounded queues still bound what one realm holds back: a ring's worth.
+    if (outbox.bytes > ring.capacity) return 'full';
+    const result = ring.reserve();
+    if (result === 'ok') outbox.add(n);
+    return result;
   }
 
   async #put(item: T, options: QueueWaitOptions | undefined): Promise<void> {
@@ -101,14 +119,13 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
     const left = deadlineOf(o.timeout);
     for (;;) {
       const space = Atomics.load(mem, SPACE);
-      const n = encodeItem(item, 'item');
-      const result = ring!.put(n);
+      const result = this.#tryPut(item);
       if (result === 'ok') return;
       if (result === 'closed') throw new QueueClosedError(`${what}: it is closed`);
       throwIfAborted(what, o.signal);
       const ms = left();
       if (options?.block === false || ms === 0) {
-        throw new QueueFullError(`${what}: it is full (${ring!.count} items${Atomics.load(mem, MAXSIZE) ? ` of maxsize ${Atomics.load(mem, MAXSIZE)}` : ', no room left in its bytes'})${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
+        throw new QueueFullError(`${what}: it is full (${ring!.slots} items${Atomics.load(mem, MAXSIZE) ? ` of maxsize ${Atomics.load(mem, MAXSIZE)}` : ', no room left in its bytes'})${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
       }
       if (spin(mem, SPACE, space)) continue;
       Atomics.add(mem, PUT_WAITERS, 1);
@@ -123,10 +140,9 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   /** Puts an item without waiting: throws `QueueFullError` when it is full. */
   putNowait(item: T): void {
     if (this.remote) throw this.noSyncOnProxy('putNowait', 'use await queue.put(item, { block: false })');
-    const what = `Cannot put on ${this.constructor.name}`;
-    const result = this.#ring!.put(encodeItem(item, 'item'));
-    if (result === 'closed') throw new QueueClosedError(`${what}: it is closed`);
-    if (result === 'full') throw new QueueFullError(`${what}: it is full`);
+    const result = this.#tryPut(item);
+    if (result === 'closed') throw new QueueClosedError(`Cannot put on ${this.constructor.name}: it is closed`);
+    if (result === 'full') throw new QueueFullError(`Cannot put on ${this.constructor.name}: it is full`);
   }
 
   /**
@@ -138,7 +154,8 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
     const ring = this.#ring;
     if (ring && options === undefined) {
       try {
-        const got = ring.get();
+        publishAll();
+        const got = ring.get(true);
         if (typeof got === 'object') return Promise.resolve(got.value as T);
       } catch (error) {
         return Promise.reject(error);
@@ -159,8 +176,9 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
     const mem = ring!.mem;
     const left = deadlineOf(o.timeout);
     for (;;) {
+      publishAll();
       const items = Atomics.load(mem, ITEMS);
-      const got = ring!.get();
+      const got = ring!.get(true);
       if (typeof got === 'object') return got.value as T;
       if (got === 'closed') throw new QueueClosedError(`${what}: it is closed and empty`);
       throwIfAborted(what, o.signal);
@@ -192,7 +210,8 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   /** Takes the first item without waiting: throws `QueueEmptyError` when it is empty. */
   getNowait(): T {
     if (this.remote) throw this.noSyncOnProxy('getNowait', 'use await queue.get({ block: false })');
-    const got = this.#ring!.get();
+    publishAll();
+    const got = this.#ring!.get(true);
     if (typeof got === 'object') return got.value as T;
     if (got === 'closed') throw new QueueClosedError(`Cannot get from ${this.constructor.name}: it is closed and empty`);
     throw new QueueEmptyError(`Cannot get from ${this.constructor.name}: it is empty`);
@@ -200,7 +219,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
 
   /** The number of items in it now (on a proxy in another process: as of this realm's last put or get). */
   qsize(): number {
-    return this.#ring ? this.#ring.count : this.#knownSize;
+    return this.#ring ? this.#ring.slots : this.#knownSize;
   }
 
   /** Whether it is empty now (a snapshot, as in Python). */
@@ -212,7 +231,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   full(): boolean {
     if (!this.#ring) throw this.noSyncOnProxy('full', 'use await queue.put(item, { block: false }) and catch QueueFullError');
     const maxsize = Atomics.load(this.#ring.mem, MAXSIZE);
-    return maxsize > 0 && this.#ring.count >= maxsize;
+    return maxsize > 0 && this.#ring.slots >= maxsize;
   }
 
   /** Whether it is closed. */
@@ -246,6 +265,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   _giveBack(method: string, value: unknown): void {
     if (method !== 'get' || !this.#ring) return;
     const [item] = value as [T, number];
+    Atomics.add(this.#ring.mem, SLOTS, 1);
     this.#ring.put(encodeItem(item, 'item'), true);
   }
 
@@ -288,6 +308,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       void this.call('taskDone', []).catch(() => {});
       return;
     }
+    publishAll();
     const mem = this.ring!.mem;
     for (;;) {
       const n = Atomics.load(mem, UNFINISHED);

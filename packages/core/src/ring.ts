@@ -10,7 +10,8 @@
  */
 import { Decoder, Encoder } from './codec.js';
 import { DataCloneError } from './errors.js';
-import { notify } from './futex.js';
+import { notifyRaw as notify, spin, wait } from './futex.js';
+import { addPending, publishAll, type Publisher } from './publish.js';
 import { lockSync, unlockSync } from './mutex.js';
 
 // Header words.
@@ -32,6 +33,8 @@ export const UNFINISHED = 11;
 /** JoinableQueue: bumped when UNFINISHED reaches 0. */
 export const ALL_DONE = 12;
 const CAPACITY = 13;
+/** Queue: items put (reserved) and not yet got, including those still in a realm's outbox. */
+export const SLOTS = 14;
 export const HEADER_WORDS = 16;
 const WRAP = -1;
 
@@ -103,11 +106,7 @@ export class Ring {
   put(n: number, force = false, source?: Uint8Array): PutResult {
     const mem = this.#mem;
     const need = 4 + align4(n);
-    if (need > this.#capacity) {
-      throw new RangeError(
-        `Cannot put an item of ${n} bytes: it is larger than the ring of ${this.#capacity - 4} bytes that carries it; create the Queue or Pipe with a larger { bytes }`,
-      );
-    }
+    this.checkFits(n);
     lockSync(mem, MUTEX);
     try {
       if (Atomics.load(mem, CLOSED) !== 0 && !force) return 'closed';
@@ -136,7 +135,6 @@ export class Ring {
       mem[HEAD] = head;
       mem[TAIL] = pos + need;
       mem[USED] = used + need;
-      if (!force) Atomics.add(mem, UNFINISHED, 1);
       // The commit: consumers go by COUNT.
       Atomics.add(mem, COUNT, 1);
       Atomics.add(mem, ITEMS, 1);
@@ -147,8 +145,81 @@ export class Ring {
     return 'ok';
   }
 
-  /** Takes the first item, or returns `empty`/`closed` (closed only once drained). */
-  get(): { value: unknown } | 'empty' | 'closed' {
+  /**
+   * Writes `items[from...]` (encoded payloads) under one lock, as many as fit, ignoring
+   * maxsize and closing (they were reserved before). Returns how many it wrote.
+   */
+  publish(items: readonly Uint8Array[], from: number): number {
+    const mem = this.#mem;
+    const cap = this.#capacity;
+    let written = 0;
+    lockSync(mem, MUTEX);
+    try {
+      let used = mem[USED]!;
+      let head = mem[HEAD]!;
+      let tail = mem[TAIL]!;
+      if (used === 0) head = tail = 0;
+      for (let i = from; i < items.length; i++) {
+        const item = items[i]!;
+        const n = item.length;
+        const need = 4 + align4(n);
+        let pos: number;
+        if (tail >= head && used < cap) {
+          if (cap - tail >= need) pos = tail;
+          else if (head >= need) {
+            if (cap - tail >= 4) this.#words[tail >> 2] = WRAP;
+            used += cap - tail;
+            pos = 0;
+          } else break;
+        } else if (head - tail >= need) pos = tail;
+        else break;
+        this.#words[pos >> 2] = n;
+        if (n <= 64) for (let j = 0; j < n; j++) this.#bytes[pos + 4 + j] = item[j]!;
+        else this.#bytes.set(item, pos + 4);
+        tail = pos + need;
+        used += need;
+        written++;
+      }
+      if (written > 0) {
+        mem[HEAD] = head;
+        mem[TAIL] = tail;
+        mem[USED] = used;
+        Atomics.add(mem, COUNT, written);
+        Atomics.add(mem, ITEMS, 1);
+      }
+    } finally {
+      unlockSync(mem, MUTEX);
+    }
+    if (written > 0 && Atomics.load(mem, GET_WAITERS) > 0) notify(mem, ITEMS, written);
+    return written;
+  }
+
+  /** Checks that an item of `n` bytes can ever fit. */
+  checkFits(n: number): void {
+    if (4 + align4(n) > this.#capacity) {
+      throw new RangeError(
+        `Cannot put an item of ${n} bytes: it is larger than the ring of ${this.#capacity - 4} bytes that carries it; create the Queue or Pipe with a larger { bytes }`,
+      );
+    }
+  }
+
+  /** A Queue's put reserves a slot first (maxsize counts items still in outboxes too). */
+  reserve(): 'ok' | 'full' | 'closed' {
+    const mem = this.#mem;
+    const max = Atomics.load(mem, MAXSIZE);
+    for (;;) {
+      if (Atomics.load(mem, CLOSED) !== 0) return 'closed';
+      const slots = Atomics.load(mem, SLOTS);
+      if (max > 0 && slots >= max) return 'full';
+      if (Atomics.compareExchange(mem, SLOTS, slots, slots + 1) === slots) {
+        Atomics.add(mem, UNFINISHED, 1);
+        return 'ok';
+      }
+    }
+  }
+
+  /** Takes the first item, or returns `empty`/`closed` (closed only once drained). `releaseSlot`: a Queue's get frees a reserved slot. */
+  get(releaseSlot = false): { value: unknown } | 'empty' | 'closed' {
     const mem = this.#mem;
     let value: unknown;
     lockSync(mem, MUTEX);
@@ -171,6 +242,7 @@ export class Ring {
         if (used === 0) mem[TAIL] = 0;
         mem[USED] = used;
         Atomics.sub(mem, COUNT, 1);
+        if (releaseSlot) Atomics.sub(mem, SLOTS, 1);
         Atomics.add(mem, SPACE, 1);
       }
     } finally {
@@ -185,8 +257,14 @@ export class Ring {
     return Atomics.load(this.#mem, COUNT);
   }
 
+  /** A Queue's items: put and not yet got, published or not. */
+  get slots(): number {
+    return Atomics.load(this.#mem, SLOTS);
+  }
+
   /** Closes the ring: puts fail from now on; gets drain what is left; every waiter wakes. */
   close(): void {
+    publishAll();
     const mem = this.#mem;
     Atomics.store(mem, CLOSED, 1);
     Atomics.add(mem, ITEMS, 1);
@@ -197,5 +275,68 @@ export class Ring {
 
   get closed(): boolean {
     return Atomics.load(this.#mem, CLOSED) !== 0;
+  }
+}
+
+/**
+ * A realm's items for one ring, put but not yet published (see publish.ts). Items wait here in
+ * order; when the ring has no room left they wait for room, still in order.
+ */
+export class Outbox implements Publisher {
+  #items: Uint8Array[] = [];
+  #bytes = 0;
+  #waiting = false;
+
+  constructor(private readonly ring: Ring) {}
+
+  /** Adds the item last encoded (`n` bytes). */
+  add(n: number): void {
+    this.#items.push(encoder.scratch.slice(0, n));
+    this.#bytes += n;
+    addPending(this);
+    // A big batch goes out at once: no need to hold much memory twice.
+    if (this.#items.length >= 256 || this.#bytes >= this.ring.capacity >> 2) this.publish();
+  }
+
+  /** Bytes waiting. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  publish(): number {
+    const items = this.#items;
+    if (items.length === 0) return 0;
+    const written = this.ring.publish(items, 0);
+    if (written === items.length) {
+      this.#items = [];
+      this.#bytes = 0;
+      return 0;
+    }
+    for (let i = 0; i < written; i++) this.#bytes -= items[i]!.length;
+    this.#items = items.slice(written);
+    if (!this.#waiting) void this.#waitForRoom();
+    return this.#items.length;
+  }
+
+  /** The ring is full of bytes: wait for consumers to make room, then publish the rest. */
+  async #waitForRoom(): Promise<void> {
+    this.#waiting = true;
+    const mem = this.ring.mem;
+    try {
+      while (this.#items.length > 0) {
+        const space = Atomics.load(mem, SPACE);
+        publishAll();
+        if (this.#items.length === 0) break;
+        if (spin(mem, SPACE, space)) continue;
+        Atomics.add(mem, PUT_WAITERS, 1);
+        try {
+          await wait(mem, SPACE, space);
+        } finally {
+          Atomics.sub(mem, PUT_WAITERS, 1);
+        }
+      }
+    } finally {
+      this.#waiting = false;
+    }
   }
 }

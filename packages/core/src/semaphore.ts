@@ -8,6 +8,7 @@ import { registerShared, SharedObject, withSignal, type Origin } from './shared.
 import { TimeoutError } from './errors.js';
 import { describe } from './timeout.js';
 import { _asyncDispose } from './_globals.js';
+import { publishAll } from './publish.js';
 
 const VALUE = 0;
 const WAITERS = 1;
@@ -85,6 +86,7 @@ export class Semaphore extends SharedObject {
       void this.call('release', [n]).catch(() => {});
       return;
     }
+    publishAll();
     const mem = this.mem!;
     const bound = Atomics.load(mem, BOUND);
     for (;;) {

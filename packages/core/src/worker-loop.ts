@@ -4,13 +4,14 @@
  */
 import { serializeError, type SerializedError } from './errors.js';
 import { explainCloneError, isCloneFailure } from './clone.js';
-import { _now } from './_globals.js';
+import { _now, _setTimeout } from './_globals.js';
 import { envelope, unwrap, type FailureKind, type FromWorker, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
 import type { AnyFunction } from './task.js';
 import { _ExitSignal, _enterWorker, _setCurrentThread, _setRealmTag, realmTag, type WorkerScope } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { revive } from './handle.js';
 import './primitives.js';
+import { hasPending, publishAll } from './publish.js';
 
 export type { WorkerScope } from './runtime.js';
 
@@ -30,13 +31,25 @@ export function runWorker(scope: WorkerScope): void {
   let closing = false;
   let ended = false;
 
-  const post = (message: FromWorker): void => scope.post(envelope(message));
+  // Whatever a task put is published before anyone hears how it ended.
+  const post = (message: FromWorker): void => {
+    publishAll();
+    scope.post(envelope(message));
+  };
   const endpoint = new Endpoint(post, realmTag);
 
   const end = (code: number): void => {
     if (ended) return;
     ended = true;
-    scope.exit(code);
+    publishAll();
+    if (!hasPending()) return scope.exit(code);
+    // A queue's memory is full: the items put are published as consumers make room, then it exits.
+    const retry = (): void => {
+      publishAll();
+      if (hasPending()) _setTimeout(retry, 1);
+      else scope.exit(code);
+    };
+    retry();
   };
 
   _enterWorker(scope, (code) => {
