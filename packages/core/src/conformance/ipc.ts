@@ -5,6 +5,7 @@
 import {
   DataCloneError,
   EOFError,
+  Event,
   JoinableQueue,
   Pipe,
   Process,
@@ -148,6 +149,16 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       const back = spawn({ target: tasks.take, args: [q, 3, 10_000] });
       for (let seq = 0; seq < 3; seq++) await q.put({ producer: 0, seq });
       checkExactlyOnce([(await back.result()) as Item[]], 1, 3);
+    });
+
+    t.it('what a worker put before it sets an Event is there for whoever wakes on the Event', async () => {
+      const [q, done] = under(() => [new Queue<number>(), new Event()] as const);
+      const w = spawn({ target: tasks.putThenSet, args: [q, done, 20] });
+      equal(await done.wait({ timeout: 10_000 }), true);
+      const got: number[] = [];
+      for (let i = 0; i < 20; i++) got.push(q.getNowait());
+      deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+      await w.terminate();
     });
 
     t.it(`a consumer ${Kind.toLowerCase()} terminated while waiting loses nothing`, async () => {
