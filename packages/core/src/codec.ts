@@ -342,6 +342,7 @@ export class Encoder {
   private identity: Map<unknown, number> | undefined = undefined;
   private openMarshals: number[] = [];
   private polluted = false;
+  private busy = false;
   private sharedList: SharedArrayBuffer[] = noShared as SharedArrayBuffer[];
   // Holes of the sparse array being written
   private sparseOf: unknown = undefined;
@@ -373,13 +374,17 @@ export class Encoder {
    * `scratch[0, length)`, and {@link copyTo} copies it.
    */
   encodeToScratch(value: unknown, root = 'value'): number {
+    if (this.busy) throw new Error('threadkit codec: Encoder.encode() was called again while it was encoding (from a getter or a marshal method); use another Encoder');
+    this.busy = true;
     this.begin();
     try {
       this.write(value);
     } catch (error) {
+      this.pos = 0;
       throw this.explain(error, root);
     } finally {
       this.finish();
+      this.busy = false;
     }
     return this.pos;
   }
@@ -402,6 +407,11 @@ export class Encoder {
     if (n <= 64) for (let i = 0; i < n; i++) target[offset + i] = b[i]!;
     else target.set(new Uint8Array(b.buffer, 0, n), offset);
     return n;
+  }
+
+  /** The SharedArrayBuffers the last payload refers to, without clearing them (see {@link takeShared}). */
+  get shared(): readonly SharedArrayBuffer[] {
+    return this.sharedList;
   }
 
   /**
@@ -692,7 +702,7 @@ export class Encoder {
 
   private writeRef(ordinal: number): void {
     if (this.openMarshals.length !== 0 && this.openMarshals.includes(ordinal)) {
-      throw new Unencodable('the marshalled data of an object refers back to the object itself, which');
+      throw new Unencodable('a reference from marshalled data back to the object it describes');
     }
     const b = this.buf;
     const at = this.offsets[ordinal]!;
@@ -1211,6 +1221,7 @@ export class Decoder {
     // A subclass (Node's Buffer) has its own slice(): read through a plain Uint8Array.
     if (bytes.constructor !== Uint8Array) bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (!(start >= 0 && end <= bytes.length && start <= end)) throw new RangeError(`decodeRange: [${start}, ${end}) is outside the ${bytes.length} bytes given`);
+    if (this.src !== emptyBytes) throw new Error('threadkit codec: Decoder.decode() was called again while it was decoding (from a reviver); use another Decoder');
     this.src = bytes;
     this.pos = start;
     this.start = start;
