@@ -62,7 +62,10 @@ export function encodeItem(value: unknown, root: string): number {
   return n;
 }
 
-const align4 = (n: number): number => (n + 3) & ~3;
+// Entries are `[length: 4 bytes][4 bytes unused][payload]` at 8-aligned offsets, so binary
+// payloads sit 8-aligned in memory: copying them out of shared memory is several times faster.
+const align8 = (n: number): number => (n + 7) & ~7;
+const ENTRY = 8;
 
 /** How a put went. */
 export type PutResult = 'ok' | 'full' | 'closed';
@@ -76,13 +79,13 @@ export class Ring {
 
   /** Sizes a buffer for a ring of `bytes` data bytes. */
   static bufferSize(bytes: number): number {
-    return HEADER_WORDS * 4 + align4(bytes);
+    return HEADER_WORDS * 4 + align8(bytes);
   }
 
   constructor(buffer: ArrayBuffer, offset: number, init?: { bytes: number; maxsize: number }) {
     this.#mem = new Int32Array(buffer, offset, HEADER_WORDS);
     if (init) {
-      Atomics.store(this.#mem, CAPACITY, align4(init.bytes));
+      Atomics.store(this.#mem, CAPACITY, align8(init.bytes));
       Atomics.store(this.#mem, MAXSIZE, init.maxsize);
     }
     this.#capacity = Atomics.load(this.#mem, CAPACITY);
@@ -105,7 +108,7 @@ export class Ring {
    */
   put(n: number, force = false, source?: Uint8Array): PutResult {
     const mem = this.#mem;
-    const need = 4 + align4(n);
+    const need = ENTRY + align8(n);
     this.checkFits(n);
     lockSync(mem, MUTEX);
     try {
@@ -123,15 +126,15 @@ export class Ring {
         if (cap - tail >= need) pos = tail;
         else if (head >= need) {
           // Not enough room before the end: mark the rest as skipped and go round.
-          if (cap - tail >= 4) this.#words[tail >> 2] = WRAP;
+          if (cap - tail >= ENTRY) this.#words[tail >> 2] = WRAP;
           used += cap - tail;
           pos = 0;
         } else return 'full';
       } else if (head - tail >= need) pos = tail;
       else return 'full';
       this.#words[pos >> 2] = n;
-      if (source) this.#bytes.set(source, pos + 4);
-      else encoder.copyTo(this.#bytes, pos + 4);
+      if (source) this.#bytes.set(source, pos + ENTRY);
+      else encoder.copyTo(this.#bytes, pos + ENTRY);
       mem[HEAD] = head;
       mem[TAIL] = pos + need;
       mem[USED] = used + need;
@@ -162,20 +165,20 @@ export class Ring {
       for (let i = from; i < items.length; i++) {
         const item = items[i]!;
         const n = item.length;
-        const need = 4 + align4(n);
+        const need = ENTRY + align8(n);
         let pos: number;
         if (tail >= head && used < cap) {
           if (cap - tail >= need) pos = tail;
           else if (head >= need) {
-            if (cap - tail >= 4) this.#words[tail >> 2] = WRAP;
+            if (cap - tail >= ENTRY) this.#words[tail >> 2] = WRAP;
             used += cap - tail;
             pos = 0;
           } else break;
         } else if (head - tail >= need) pos = tail;
         else break;
         this.#words[pos >> 2] = n;
-        if (n <= 64) for (let j = 0; j < n; j++) this.#bytes[pos + 4 + j] = item[j]!;
-        else this.#bytes.set(item, pos + 4);
+        if (n <= 64) for (let j = 0; j < n; j++) this.#bytes[pos + ENTRY + j] = item[j]!;
+        else this.#bytes.set(item, pos + ENTRY);
         tail = pos + need;
         used += need;
         written++;
@@ -196,9 +199,9 @@ export class Ring {
 
   /** Checks that an item of `n` bytes can ever fit. */
   checkFits(n: number): void {
-    if (4 + align4(n) > this.#capacity) {
+    if (ENTRY + align8(n) > this.#capacity) {
       throw new RangeError(
-        `Cannot put an item of ${n} bytes: it is larger than the ring of ${this.#capacity - 4} bytes that carries it; create the Queue or Pipe with a larger { bytes }`,
+        `Cannot put an item of ${n} bytes: it is larger than the ring of ${this.#capacity - ENTRY} bytes that carries it; create the Queue or Pipe with a larger { bytes }`,
       );
     }
   }
@@ -228,14 +231,14 @@ export class Ring {
       const cap = this.#capacity;
       let head = mem[HEAD]!;
       let used = mem[USED]!;
-      if (cap - head < 4 || this.#words[head >> 2] === WRAP) {
+      if (cap - head < ENTRY || this.#words[head >> 2] === WRAP) {
         used -= cap - head;
         head = 0;
       }
       const n = this.#words[head >> 2]!;
-      const need = 4 + align4(n);
+      const need = ENTRY + align8(n);
       try {
-        value = decoder.decodeRange(this.#bytes, head + 4, head + 4 + n);
+        value = decoder.decodeRange(this.#bytes, head + ENTRY, head + ENTRY + n);
       } finally {
         used -= need;
         mem[HEAD] = used === 0 ? 0 : head + need;
