@@ -1,17 +1,21 @@
 /**
- * The seed's examples E1–E6, in threadkit, in order, plus the GIL point (CPU-bound work).
+ * The seed's examples E1–E8, in threadkit, in order, plus the GIL point (CPU-bound work).
  *
  *   node dist/main.js [--scale <ms per seed second>] [--only E3,E4,...] [--primes <limit>]   (pnpm start)
  *   tsx src/main.ts   [the same options]                                                      (pnpm start:ts)
  *
- * Each example first runs as the seed writes it (printing what the seed prints), then plays the
- * same tracks through a `Playlist` and draws its timeline: sequential play is a staircase of
- * bars, concurrent play a stack. Where the TypeScript differs from the seed, a comment says so.
+ * Each example first runs as the seed writes it (printing what the seed prints). E1–E6 then play
+ * the same tracks through a `Playlist` and draw its timeline: sequential play is a staircase of
+ * bars, concurrent play a stack. E7 (`Pipe`) and E8 (`Queue`, `Lock`) draw what their processes
+ * did, from the moments each task noted. Where the TypeScript differs from the seed, a comment says so.
  */
 import { parseArgs } from 'node:util';
 import {
+  Lock,
+  Pipe,
   Playlist,
   Process,
+  Queue,
   Thread,
   cpuCount,
   displayWidth,
@@ -32,11 +36,11 @@ import * as player from './tasks.ts';
 const fromSource = import.meta.url.endsWith('.ts');
 const tasks = taskModule<typeof player>(new URL(fromSource ? './tasks.ts' : './tasks.js', import.meta.url));
 const tasksFile = fromSource ? 'tasks.ts' : 'tasks.js';
-const { ctime } = player;
+const { ctime, now } = player;
 
 // ── Command line ───────────────────────────────────────────────────────────────────────────
 
-const EXAMPLES = ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'CPU'] as const;
+const EXAMPLES = ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'E7', 'E8', 'CPU'] as const;
 type ExampleId = (typeof EXAMPLES)[number];
 
 // 150 ms per seed second: a full run takes about 20 s, and starting the workers (tens to hundreds
@@ -44,7 +48,7 @@ type ExampleId = (typeof EXAMPLES)[number];
 const DEFAULT_SCALE = 150;
 const USAGE = `Usage: ${fromSource ? 'tsx src/main.ts' : 'node dist/main.js'} [options]
   --scale <ms>      milliseconds per seed second (default ${DEFAULT_SCALE})
-  --only <ids>      run only these examples, e.g. --only E3 or --only E1,E3,CPU (${EXAMPLES.join(', ')})
+  --only <ids>      run only these examples, e.g. --only E3 or --only E7,E8 (${EXAMPLES.join(', ')})
   --primes <limit>  CPU example: count the primes below this limit (default 5000000)
   --help            show this help`;
 
@@ -268,6 +272,177 @@ async function e6(): Promise<void> {
   await timeline('E6', 'processes', Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])));
 }
 
+// ── E7: pipe.py ────────────────────────────────────────────────────────────────────────────
+
+/** A message as Python prints it in a repr: 'hello'. */
+const repr = (obj: unknown) => (typeof obj === 'string' ? `'${obj}'` : JSON.stringify(obj));
+
+async function e7(): Promise<void> {
+  header('E7', "pipe.py: Pipe(), proc1 sends 'hello', proc2 answers 'hello, too'", 'A duplex pipe between two processes: each of its two ends (Connection objects) can send() and recv().');
+  // pipe = multiprocessing.Pipe(): two connected ends, pipe[0] and pipe[1]. Pipe({ duplex: false }) is one-way.
+  const pipe = Pipe();
+
+  // An end travels to a process as an ordinary argument. `args` is an array where Python has a tuple.
+  const p1 = new Process({ target: tasks.proc1, args: [pipe[0]] });
+  const p2 = new Process({ target: tasks.proc2, args: [pipe[1]] });
+
+  const t0 = now();
+  p1.start();
+  p2.start();
+  console.log(`proc1: ${p1.name}, pid ${p1.pid}, started ${ctime()}`);
+  console.log(`proc2: ${p2.name}, pid ${p2.pid}, started ${ctime()}`);
+  await p1.join();
+  await p2.join();
+  console.log(`   (exit codes: proc1 ${p1.exitCode}, proc2 ${p2.exitCode}; this program is pid ${process.pid})`);
+
+  // The timeline: each process timed its own steps; result() gives what its task returned.
+  const traces = [
+    { fn: 'proc1', trace: await p1.result() },
+    { fn: 'proc2', trace: await p2.result() },
+  ];
+  const events = traces
+    .flatMap(({ trace }, column) => trace.steps.map((step) => ({ column, step })))
+    .sort((a, b) => a.step.at - b.step.at);
+  const say = (step: player.PipeStep) =>
+    step.what === 'begin' ? 'task begins' : step.what === 'send' ? `send(${repr(step.obj)})` : step.what === 'recv' ? 'recv() waits…' : `recv() → ${repr(step.obj)}`;
+  const colW = 30;
+  console.log(`\n   E7 timeline: each process timed its own steps, in ms after start():\n`);
+  console.log(`       ms  ${traces.map(({ fn, trace }) => `${fn} (pid ${trace.pid})`.padEnd(colW)).join('').trimEnd()}`);
+  for (const { column, step } of events) {
+    console.log(`   ${Math.round(step.at - t0).toString().padStart(6)}  ${' '.repeat(colW * column)}${say(step)}`);
+  }
+  console.log(`\n   Between processes the pipe stays with this program, which made it: each process holds a proxy of its end,`);
+  console.log('   whose send() and recv() travel over the process\'s IPC channel; between threads the ends share memory.');
+}
+
+// ── E8: queue.py ───────────────────────────────────────────────────────────────────────────
+
+/** A process's put or get, for the E8 timeline. */
+interface QueueRow {
+  readonly fn: 'inputQ' | 'outputQ';
+  readonly name: string;
+  readonly step: player.QueueStep;
+}
+
+/**
+ * Draws the 20 processes on one time axis, from the first task's beginning to the last put or
+ * get: a row per process, `├` where its task began, `─` while its put or get was under way, `●` where
+ * it went through; and below, how many items the queue held, as this program (which owns it)
+ * sampled it.
+ */
+function queueTimeline(rows: readonly QueueRow[], sizes: readonly { at: number; size: number }[], width = 50): string[] {
+  const from = Math.min(...rows.map((r) => r.step.start));
+  const span = Math.max(1, Math.max(...rows.map((r) => r.step.done)) - from);
+  const col = (at: number) => Math.max(0, Math.min(width - 1, Math.floor(((at - from) / span) * width)));
+  const nameW = Math.max(...rows.map((r) => r.name.length));
+  const label = (fn: string, name: string, pid: number | string) => `${fn.padEnd(7)}  ${name.padEnd(nameW)}  pid ${String(pid).padEnd(7)}`;
+  const indent = label('', '', '').length;
+  const scale = `0 ms${' '.repeat(Math.max(1, width - 4 - `${Math.round(span)} ms`.length))}${Math.round(span)} ms`;
+  const lines = [`${' '.repeat(indent)}  ${scale}`];
+  for (const { fn, name, step } of rows) {
+    const a = col(step.start);
+    const b = Math.max(a, col(step.done));
+    const cells = Array.from({ length: width }, (_, i) => (i === b ? '●' : i === a ? '├' : i > a && i < b ? '─' : ' '));
+    lines.push(`${label(fn, name, step.pid)} │${cells.join('')}│ ${fn === 'inputQ' ? 'put' : 'get'} took ${Math.round(step.done - step.start)} ms`);
+  }
+  // Per column, how many items it held at the end of that slice of time (a sample carries over
+  // until the next one); the samples after the last get, when it is empty again, go in the last column.
+  let held = [...sizes].reverse().find((s) => s.at < from)?.size ?? 0;
+  const sizeRow = Array.from({ length: width }, (_, i) => {
+    for (const s of sizes) if (s.at >= from && col(s.at) === i) held = s.size;
+    return String(held);
+  });
+  lines.push(`${'items in the queue'.padEnd(indent)} │${sizeRow.join('')}│`);
+  return lines;
+}
+
+/** The middle value. */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function e8(): Promise<void> {
+  header('E8', 'queue.py: Queue(3), 10 processes put, 10 processes get, a Lock', 'A bounded queue shared by 20 processes: put waits while it holds 3 items, get while it is empty; a Lock keeps lines whole.');
+  const t0 = now();
+  const record1: Process[] = [];
+  const record2: Process[] = [];
+  const lock = new Lock(); // 加锁，为防止散乱的打印: a lock, so the printed lines do not get mixed up
+  const queue = new Queue<string>(3); // or new Queue<string>({ maxsize: 3 })
+  // Not in the seed: this program owns the queue, and samples how many items it holds for the timeline.
+  const sizes: { at: number; size: number }[] = [];
+  const sampler = setInterval(() => sizes.push({ at: now(), size: queue.qsize() }), 2);
+
+  // `process` shadows Node's global of that name inside these two loops only, as in the seed.
+  for (let i = 0; i < 10; i++) {
+    const process = new Process({ target: tasks.inputQ, args: [queue] });
+    process.start();
+    record1.push(process);
+  }
+
+  for (let i = 0; i < 10; i++) {
+    const process = new Process({ target: tasks.outputQ, args: [queue, lock] });
+    process.start();
+    record2.push(process);
+  }
+  console.log(`producers (inputQ):  pids ${record1.map((p) => p.pid).join(', ')}`);
+  console.log(`consumers (outputQ): pids ${record2.map((p) => p.pid).join(', ')}`);
+
+  for (const p of record1) {
+    await p.join();
+  }
+
+  queue.close();
+
+  for (const p of record2) {
+    await p.join();
+  }
+  clearInterval(sampler);
+  sizes.push({ at: now(), size: queue.qsize() });
+  const failed = [...record1, ...record2].filter((p) => p.exitCode !== 0);
+  console.log(`   (exit codes: ${failed.length === 0 ? 'all 20 processes 0' : failed.map((p) => `${p.name} ${p.exitCode}`).join(', ')})`);
+
+  const puts = await Promise.all(record1.map((p) => p.result()));
+  const gets = await Promise.all(record2.map((p) => p.result()));
+  const rows: QueueRow[] = [
+    ...puts.map((step, i) => ({ fn: 'inputQ' as const, name: record1[i]!.name, step })),
+    ...gets.map((step, i) => ({ fn: 'outputQ' as const, name: record2[i]!.name, step })),
+  ];
+  console.log('\n   E8 timeline: ├ a task begins (its process is up), ─ its put or get is under way (waiting, or on its round');
+  console.log('   trip to this program, which owns the queue), ● it went through; below, the items in the queue as sampled here.\n');
+  for (const line of queueTimeline(rows, sizes)) console.log(`   ${line}`);
+  const firstTask = Math.min(...rows.map((r) => r.step.start));
+  const lastStep = Math.max(...rows.map((r) => r.step.done));
+  console.log(`   (starting the 20 processes and loading ${tasksFile} took ${Math.round(firstTask - t0)} ms before the first task began)`);
+
+  // What the timeline shows, read off the measurements, never assumed.
+  const most = Math.max(...sizes.map((s) => s.size));
+  const during = sizes.filter((s) => s.at >= firstTask && s.at <= lastStep);
+  const fullShare = during.length ? Math.round((100 * during.filter((s) => s.size >= 3).length) / during.length) : 0;
+  console.log(`\n   The queue held at most ${most} items (maxsize 3); it was full in ${fullShare}% of the ${during.length} samples this program took while the tasks ran.`);
+  const took = (steps: readonly player.QueueStep[]) => steps.map((s) => s.done - s.start);
+  const range = (values: number[]) => `${Math.round(Math.min(...values))}–${Math.round(Math.max(...values))} ms (median ${Math.round(median(values))} ms)`;
+  const putMedian = median(took(puts));
+  const getMedian = median(took(gets));
+  console.log(`   A put took ${range(took(puts))}, a get ${range(took(gets))}.`);
+  // A put or get that does not wait still takes a round trip to this program: only a clear difference counts.
+  console.log(
+    putMedian >= 30 && putMedian >= 2 * getMedian
+      ? '   The producers waited for room: the queue stayed full until consumers took items, then a waiting put went through.'
+      : getMedian >= 30 && getMedian >= 2 * putMedian
+        ? '   The consumers waited for items: they were up before most producers, and each get went through when a put came.'
+        : '   Neither side waited long this time: the processes came up spread out, so the queue seldom stayed full or empty.',
+  );
+  // The check: every item put was got exactly once, and by one of the consumers.
+  const put = puts.map((s) => s.info);
+  const got = gets.map((s) => s.info);
+  const once = put.every((info) => got.filter((g) => g === info).length === 1);
+  const ok = put.length === 10 && got.length === 10 && new Set(got).size === 10 && once;
+  console.log(`   check: ${put.length} items put, ${got.length} got, ${ok ? 'each exactly once' : 'NOT each exactly once'}`);
+  if (!ok) throw new Error(`E8: the items got do not match the items put:\nput: ${put.join(', ')}\ngot: ${got.join(', ')}`);
+}
+
 // ── CPU: the GIL point ─────────────────────────────────────────────────────────────────────
 
 /**
@@ -351,7 +526,7 @@ async function cpu(): Promise<void> {
 
 // ── Run them in order ──────────────────────────────────────────────────────────────────────
 
-const examples: Record<ExampleId, () => Promise<void>> = { E1: e1, E2: e2, E3: e3, E4: e4, E5: e5, E6: e6, CPU: cpu };
+const examples: Record<ExampleId, () => Promise<void>> = { E1: e1, E2: e2, E3: e3, E4: e4, E5: e5, E6: e6, E7: e7, E8: e8, CPU: cpu };
 
 console.log(`threadkit demo: the seed's examples on Node ${process.versions.node}. 1 seed second = ${scale} ms.`);
 console.log(`Every thread or process starts its own JavaScript engine and loads ${tasksFile} before it plays: that start-up,`);
@@ -363,4 +538,3 @@ if (fromSource && !(process.features as { typescript?: unknown }).typescript) {
 const started = performance.now();
 for (const id of EXAMPLES) if (selected(id)) await examples[id]();
 console.log(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s (real seconds).`);
-if (only.size === 0) console.log("E7 (Pipe) and E8 (Queue) come with threadkit's Pipe and Queue, which core does not have yet.");

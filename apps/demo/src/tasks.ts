@@ -10,7 +10,12 @@
  * (milliseconds per seed "second"), so the demo can play the seed's 2 s / 5 s tracks in a
  * fraction of the time. It is passed explicitly rather than read from an environment
  * variable, so the same module works in every runtime's workers.
+ *
+ * E7 and E8 (`pipe.py`, `queue.py`) take no scale: they do not sleep. They read `process.pid`,
+ * the seed's `os.getpid()`, so they are for Node, like the demo; each also returns when it did
+ * what (epoch milliseconds), which main.ts draws as a timeline.
  */
+import type { Connection, Lock, Queue } from '@threadkit/node';
 
 /** A seed "second" at the default scale of the standalone functions: a real second. */
 const SECOND = 1000;
@@ -18,6 +23,9 @@ const SECOND = 1000;
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const two = (n: number) => String(n).padStart(2, '0');
+
+/** Wall-clock milliseconds comparable across threads and processes (each has its own `performance.timeOrigin`). */
+export const now = () => performance.timeOrigin + performance.now();
 
 /**
  * Python's `time.ctime()` (`Wed Nov 26 19:09:01 2025`), with milliseconds added
@@ -105,8 +113,6 @@ export function countPrimes(limit: number, part = 0, parts = 1): number {
   return count;
 }
 
-/** Wall-clock milliseconds comparable across threads and processes (each has its own `performance.timeOrigin`). */
-const now = () => performance.timeOrigin + performance.now();
 
 /**
  * {@link countPrimes}, timed inside the thread: when the counting started and ended (epoch ms),
@@ -116,4 +122,83 @@ export function countPrimesTimed(limit: number, part = 0, parts = 1): { primes: 
   const start = now();
   const primes = countPrimes(limit, part, parts);
   return { primes, start, end: now() };
+}
+
+// ── E7: pipe.py. Each end of a Pipe is a Connection: send() an object, await recv() one. ─────
+
+/** One step of proc1 or proc2, for the timeline: what it did and when (epoch ms). */
+export interface PipeStep {
+  readonly what: 'begin' | 'send' | 'recv' | 'received';
+  readonly at: number;
+  /** What was sent or received. */
+  readonly obj?: unknown;
+}
+
+/** What proc1 or proc2 returns: its pid and its steps. The seed's functions return nothing. */
+export interface PipeTrace {
+  readonly pid: number;
+  readonly steps: PipeStep[];
+}
+
+/** Records the steps of a task: `step('send', 'hello')` notes the moment. Starts with 'begin'. */
+function recorder(): { steps: PipeStep[]; step(what: PipeStep['what'], obj?: unknown): void } {
+  const steps: PipeStep[] = [{ what: 'begin', at: now() }];
+  return { steps, step: (what, obj) => void steps.push(obj === undefined ? { what, at: now() } : { what, at: now(), obj }) };
+}
+
+/** `proc1(pipe)`: sends 'hello', then prints what it receives. */
+export async function proc1(pipe: Connection): Promise<PipeTrace> {
+  const { steps, step } = recorder();
+  pipe.send('hello');
+  step('send', 'hello');
+  // print('proc1 rec:', pipe.recv()): recv() is async, and the timeline wants both its moments.
+  step('recv');
+  const rec = await pipe.recv();
+  step('received', rec);
+  console.log('proc1 rec:', rec);
+  return { pid: process.pid, steps };
+}
+
+/** `proc2(pipe)`: prints what it receives, then sends 'hello, too'. */
+export async function proc2(pipe: Connection): Promise<PipeTrace> {
+  const { steps, step } = recorder();
+  step('recv');
+  const rec = await pipe.recv();
+  step('received', rec);
+  console.log('proc2 rec:', rec);
+  pipe.send('hello, too');
+  step('send', 'hello, too');
+  return { pid: process.pid, steps };
+}
+
+// ── E8: queue.py. 10 processes put, 10 processes get, a Lock around the printing. ──────────
+
+/** What inputQ or outputQ returns, for the check and the timeline. The seed's functions return nothing. */
+export interface QueueStep {
+  readonly pid: number;
+  /** The item it put or got. */
+  readonly info: string;
+  /** When the task began, and when its put or get went through (epoch ms). */
+  readonly start: number;
+  readonly done: number;
+}
+
+/** `inputQ(queue)`: puts `"<pid>(put):<time>"`, waiting while the queue is full. */
+export async function inputQ(queue: Queue<string>): Promise<QueueStep> {
+  const start = now();
+  // str(os.getpid()) + '(put):' + str(time.time()): time.time() is in seconds.
+  const info = String(process.pid) + '(put):' + String(Date.now() / 1000);
+  await queue.put(info);
+  return { pid: process.pid, info, start, done: now() };
+}
+
+/** `outputQ(queue, lock)`: gets one item, waiting while the queue is empty, and prints it under the lock. */
+export async function outputQ(queue: Queue<string>, lock: Lock): Promise<QueueStep> {
+  const start = now();
+  const info = await queue.get();
+  const done = now();
+  await lock.acquire();
+  console.log(String(process.pid) + '(get):' + info);
+  lock.release();
+  return { pid: process.pid, info, start, done };
 }

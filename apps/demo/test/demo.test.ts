@@ -1,6 +1,7 @@
 /**
  * Runs the demo as a user would (a child process) and checks what it prints: every example is
- * there, sequential play takes the sum of the tracks and concurrent play overlaps them, and at a
+ * there, sequential play takes the sum of the tracks and concurrent play overlaps them, the Pipe
+ * (E7) carries both messages and the Queue (E8) delivers every item exactly once, and at a
  * larger time scale the concurrent examples take about the longest track, not the sum. These are
  * behaviour checks with wide margins, not speed benchmarks: the machine may be busy.
  *
@@ -97,7 +98,7 @@ describe('the demo, run as a child process', () => {
 
   it('prints the scale and every example header', () => {
     expect(run.stdout).toContain(`1 seed second = ${SCALE} ms`);
-    for (const id of ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'CPU']) expect(run.stdout).toContain(`━━ ${id} ·`);
+    for (const id of ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'E7', 'E8', 'CPU']) expect(run.stdout).toContain(`━━ ${id} ·`);
   });
 
   it('E1, E2: sequential play takes the sum of the tracks', () => {
@@ -162,6 +163,53 @@ describe('the demo, run as a child process', () => {
     expect(text).toContain("mode 'processes'");
   });
 
+  it('E7: proc1 and proc2, two processes, talk both ways over one Pipe', () => {
+    const text = section(run.stdout, 'E7');
+    // The seed's two lines, each whole on a line of its own.
+    expect(text).toMatch(/^proc1 rec: hello, too$/m);
+    expect(text).toMatch(/^proc2 rec: hello$/m);
+    expect(count(text, /rec: /)).toBe(2);
+    // Each is an OS process of its own, identified with the time it started, and exits 0.
+    const started = [...text.matchAll(/^(proc[12]): Process-\d+, pid (\d+), started \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d\.\d{3} \d{4}$/gm)];
+    expect(started.map((m) => m[1])).toEqual(['proc1', 'proc2']);
+    const main = /this program is pid (\d+)/.exec(text)?.[1];
+    expect(main).toBeDefined();
+    expect(new Set([started[0]![2], started[1]![2], main]).size).toBe(3);
+    expect(text).toContain('exit codes: proc1 0, proc2 0');
+    // The timeline comes from the processes themselves: the pids they saw, and what went which way.
+    expect(text).toContain(`proc1 (pid ${started[0]![2]})`);
+    expect(text).toContain(`proc2 (pid ${started[1]![2]})`);
+    const timeline = text.slice(text.indexOf('E7 timeline'));
+    for (const step of ["send('hello')", "recv() → 'hello'", "send('hello, too')", "recv() → 'hello, too'"]) expect(timeline).toContain(step);
+  });
+
+  it('E8: 10 producer and 10 consumer processes; every item got exactly once, every line whole', () => {
+    const text = section(run.stdout, 'E8');
+    const producers = /^producers \(inputQ\): +pids ([\d, ]+)$/m.exec(text)?.[1]?.split(', ') ?? [];
+    const consumers = /^consumers \(outputQ\): +pids ([\d, ]+)$/m.exec(text)?.[1]?.split(', ') ?? [];
+    expect(producers).toHaveLength(10);
+    expect(consumers).toHaveLength(10);
+    expect(new Set([...producers, ...consumers]).size).toBe(20);
+    // Every line that mentions (get) or (put) is one whole "<pid>(get):<pid>(put):<time>" line:
+    // printed under the lock, no process's line ran into another's.
+    const lines = text.split('\n').filter((l) => /\((get|put)\)/.test(l));
+    expect(lines, lines.join('\n')).toHaveLength(10);
+    const got = lines.map((l) => /^(\d+)\(get\):(\d+)\(put\):(\d{10}(?:\.\d+)?)$/.exec(l));
+    for (const [i, m] of got.entries()) expect(m, `an intact line: ${JSON.stringify(lines[i])}`).not.toBeNull();
+    // 10 distinct consumers printed one line each, and each producer's item was got exactly once.
+    expect(got.map((m) => m![1]).sort()).toEqual([...consumers].sort());
+    expect(got.map((m) => m![2]).sort()).toEqual([...producers].sort());
+    expect(new Set(lines).size).toBe(10);
+    expect(text).toContain('exit codes: all 20 processes 0');
+    expect(text).toContain('check: 10 items put, 10 got, each exactly once');
+    // The timeline: a row per process, and the queue never held more than its maxsize of 3.
+    expect([...text.matchAll(/^ {3}(inputQ|outputQ) +Process-\d+ +pid \d+ +│/gm)]).toHaveLength(20);
+    const held = /^ {3}items in the queue +│(\d+)│$/m.exec(text)?.[1];
+    expect(held, 'the row of queue sizes').toBeDefined();
+    expect(Math.max(...[...held!].map(Number))).toBeLessThanOrEqual(3);
+    expect(Number(/The queue held at most (\d+) items/.exec(text)?.[1])).toBeLessThanOrEqual(3);
+  });
+
   it('CPU: the parts add up to the whole, and the speed-up is measured (not asserted)', () => {
     const text = section(run.stdout, 'CPU');
     const counts = [...text.matchAll(/threads? *: (\d+) primes, counting took (\d+) ms/g)];
@@ -172,10 +220,12 @@ describe('the demo, run as a child process', () => {
   });
 
   it('--only runs just the chosen examples; a bad option exits 2 with the usage', async () => {
-    const e1 = await runDemo(['--scale', '5', '--only', 'e1']);
+    const e1 = await runDemo(['--scale', '5', '--only', 'e1,E7']);
     expect(e1.code).toBe(0);
     expect(e1.stdout).toContain('━━ E1 ·');
-    expect(e1.stdout).not.toContain('━━ E2 ·');
+    expect(e1.stdout).toContain('━━ E7 ·');
+    expect(e1.stdout).toMatch(/^proc1 rec: hello, too$/m);
+    for (const id of ['E2', 'E6', 'E8', 'CPU']) expect(e1.stdout).not.toContain(`━━ ${id} ·`);
     const bad = await runDemo(['--only', 'E9']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown example E9[\s\S]*Usage: node dist\/main\.js/);
