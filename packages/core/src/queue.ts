@@ -102,7 +102,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
     ring.checkFits(n);
     // Unbounded queues still bound what one realm holds back: a ring's worth.
     if (outbox.bytes > ring.capacity) return 'full';
-    const result = ring.reserve();
+    const result = ring.reserve(this instanceof JoinableQueue);
     if (result === 'ok') outbox.add(n);
     return result;
   }
@@ -219,7 +219,9 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
 
   /** The number of items in it now (on a proxy in another process: as of this realm's last put or get). */
   qsize(): number {
-    return this.#ring ? this.#ring.slots : this.#knownSize;
+    if (!this.#ring) return this.#knownSize;
+    // An unbounded queue counts this realm's unpublished items itself; a bounded one counted them at put.
+    return this.#ring.slots + (Atomics.load(this.#ring.mem, MAXSIZE) === 0 ? this.#outbox!.length : 0);
   }
 
   /** Whether it is empty now (a snapshot, as in Python). */

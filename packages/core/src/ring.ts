@@ -14,7 +14,9 @@ import { notifyRaw as notify, spin, wait } from './futex.js';
 import { addPending, publishAll, type Publisher } from './publish.js';
 import { lockSync, unlockSync } from './mutex.js';
 
-// Header words.
+// Header words, on separate 64-byte cache lines by who writes them, so a producer and a
+// consumer on two cores do not fight over one line for every item.
+// Line 0, touched under the mutex:
 export const MUTEX = 0;
 export const COUNT = 1;
 const HEAD = 2;
@@ -22,20 +24,23 @@ const TAIL = 3;
 const USED = 4;
 export const CLOSED = 5;
 export const MAXSIZE = 6;
-/** Bumped on every put: consumers sleep on it. */
-export const ITEMS = 7;
+const CAPACITY = 7;
+// Line 1, the consumers' wait side:
+/** Bumped when items are published: consumers sleep on it. */
+export const ITEMS = 16;
+export const GET_WAITERS = 17;
+// Line 2, the producers' wait side:
 /** Bumped on every get: producers sleep on it. */
-export const SPACE = 8;
-export const GET_WAITERS = 9;
-export const PUT_WAITERS = 10;
+export const SPACE = 32;
+export const PUT_WAITERS = 33;
+// Line 3, the queue's counts:
+/** Queue: items not yet got (a bounded queue counts them from put, an unbounded one from publishing). */
+export const SLOTS = 48;
 /** JoinableQueue: items put and not yet marked done. */
-export const UNFINISHED = 11;
+export const UNFINISHED = 49;
 /** JoinableQueue: bumped when UNFINISHED reaches 0. */
-export const ALL_DONE = 12;
-const CAPACITY = 13;
-/** Queue: items put (reserved) and not yet got, including those still in a realm's outbox. */
-export const SLOTS = 14;
-export const HEADER_WORDS = 16;
+export const ALL_DONE = 50;
+export const HEADER_WORDS = 64;
 const WRAP = -1;
 
 /** The default bytes of a ring: room for 4 items of 64 KiB, or thousands of small ones. */
@@ -76,6 +81,7 @@ export class Ring {
   readonly #bytes: Uint8Array;
   readonly #words: Int32Array;
   readonly #capacity: number;
+  readonly #maxsize: number;
 
   /** Sizes a buffer for a ring of `bytes` data bytes. */
   static bufferSize(bytes: number): number {
@@ -89,6 +95,7 @@ export class Ring {
       Atomics.store(this.#mem, MAXSIZE, init.maxsize);
     }
     this.#capacity = Atomics.load(this.#mem, CAPACITY);
+    this.#maxsize = Atomics.load(this.#mem, MAXSIZE);
     this.#bytes = new Uint8Array(buffer, offset + HEADER_WORDS * 4, this.#capacity);
     this.#words = new Int32Array(buffer, offset + HEADER_WORDS * 4, this.#capacity >> 2);
   }
@@ -188,6 +195,7 @@ export class Ring {
         mem[TAIL] = tail;
         mem[USED] = used;
         Atomics.add(mem, COUNT, written);
+        if (this.#maxsize === 0) Atomics.add(mem, SLOTS, written);
         Atomics.add(mem, ITEMS, 1);
       }
     } finally {
@@ -206,19 +214,24 @@ export class Ring {
     }
   }
 
-  /** A Queue's put reserves a slot first (maxsize counts items still in outboxes too). */
-  reserve(): 'ok' | 'full' | 'closed' {
+  /**
+   * A Queue's put reserves a slot first: a bounded queue counts items still in outboxes too;
+   * an unbounded one counts them when they are published (no shared write per put).
+   * A JoinableQueue counts every put as unfinished at once, so `join()` never returns early.
+   */
+  reserve(joinable: boolean): 'ok' | 'full' | 'closed' {
     const mem = this.#mem;
-    const max = Atomics.load(mem, MAXSIZE);
-    for (;;) {
-      if (Atomics.load(mem, CLOSED) !== 0) return 'closed';
-      const slots = Atomics.load(mem, SLOTS);
-      if (max > 0 && slots >= max) return 'full';
-      if (Atomics.compareExchange(mem, SLOTS, slots, slots + 1) === slots) {
-        Atomics.add(mem, UNFINISHED, 1);
-        return 'ok';
+    if (Atomics.load(mem, CLOSED) !== 0) return 'closed';
+    const max = this.#maxsize;
+    if (max > 0) {
+      for (;;) {
+        const slots = Atomics.load(mem, SLOTS);
+        if (slots >= max) return 'full';
+        if (Atomics.compareExchange(mem, SLOTS, slots, slots + 1) === slots) break;
       }
     }
+    if (joinable) Atomics.add(mem, UNFINISHED, 1);
+    return 'ok';
   }
 
   /** Takes the first item, or returns `empty`/`closed` (closed only once drained). `releaseSlot`: a Queue's get frees a reserved slot. */
@@ -299,6 +312,11 @@ export class Outbox implements Publisher {
     addPending(this);
     // A big batch goes out at once: no need to hold much memory twice.
     if (this.#items.length >= 256 || this.#bytes >= this.ring.capacity >> 2) this.publish();
+  }
+
+  /** Items waiting. */
+  get length(): number {
+    return this.#items.length;
   }
 
   /** Bytes waiting. */
