@@ -3,10 +3,10 @@
  * block of memory. Ends travel to threads and processes as ordinary `args`.
  */
 import { EOFError, TimeoutError } from './errors.js';
-import { deadlineOf, spin, wait, type AbortSignalLike } from './futex.js';
+import { deadlineOf, type AbortSignalLike } from './futex.js';
 import type { MarshalContext } from './handle.js';
 import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
-import { DEFAULT_RING_BYTES, GET_WAITERS, ITEMS, PUT_WAITERS, Ring, SPACE, copyEncoded, encodeItem } from './ring.js';
+import { DEFAULT_RING_BYTES, ITEMS, Ring, SPACE, copyEncoded, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
 import { publishAll } from './publish.js';
@@ -114,13 +114,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
         this.#backlog = [];
         break;
       }
-      if (spin(mem, SPACE, space)) continue;
-      Atomics.add(mem, PUT_WAITERS, 1);
-      try {
-        await wait(mem, SPACE, space);
-      } finally {
-        Atomics.sub(mem, PUT_WAITERS, 1);
-      }
+      await waitForRoom(mem, space);
     }
     this.#flushing = undefined;
     if (this.#closed) out.close();
@@ -162,13 +156,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
       throwIfAborted(what, o.signal);
       const ms = left();
       if (ms === 0) throw new TimeoutError(`${what}: nothing arrived within ${o.timeout} ms`);
-      if (spin(mem, ITEMS, items)) continue;
-      Atomics.add(mem, GET_WAITERS, 1);
-      try {
-        await wait(mem, ITEMS, items, ms, o.signal);
-      } finally {
-        Atomics.sub(mem, GET_WAITERS, 1);
-      }
+      await waitForItems(mem, items, ms, o.signal);
     }
   }
 
@@ -189,13 +177,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
       throwIfAborted(what, o.signal);
       const ms = left();
       if (ms === 0) return false;
-      if (spin(mem, ITEMS, items)) continue;
-      Atomics.add(mem, GET_WAITERS, 1);
-      try {
-        await wait(mem, ITEMS, items, ms, o.signal);
-      } finally {
-        Atomics.sub(mem, GET_WAITERS, 1);
-      }
+      await waitForItems(mem, items, ms, o.signal);
     }
   }
 

@@ -3,9 +3,9 @@
  * queues, shareable with any mix of threads and processes by passing them in `args`.
  */
 import { QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from './errors.js';
-import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
+import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
 import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
-import { ALL_DONE, COUNT, DEFAULT_RING_BYTES, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, PUT_WAITERS, Ring, SLOTS, SPACE, UNFINISHED, encodeItem } from './ring.js';
+import { ALL_DONE, COUNT, DEFAULT_RING_BYTES, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { publishAll } from './publish.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
@@ -127,13 +127,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
       if (options?.block === false || ms === 0) {
         throw new QueueFullError(`${what}: it is full (${ring!.slots} items${Atomics.load(mem, MAXSIZE) ? ` of maxsize ${Atomics.load(mem, MAXSIZE)}` : ', no room left in its bytes'})${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
       }
-      if (spin(mem, SPACE, space)) continue;
-      Atomics.add(mem, PUT_WAITERS, 1);
-      try {
-        await wait(mem, SPACE, space, ms, o.signal);
-      } finally {
-        Atomics.sub(mem, PUT_WAITERS, 1);
-      }
+      await waitForRoom(mem, space, ms, o.signal);
     }
   }
 
@@ -187,13 +181,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
         this.#handOn();
         throw new QueueEmptyError(`${what}: it is empty${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
       }
-      if (spin(mem, ITEMS, items)) continue;
-      Atomics.add(mem, GET_WAITERS, 1);
-      try {
-        await wait(mem, ITEMS, items, ms, o.signal);
-      } finally {
-        Atomics.sub(mem, GET_WAITERS, 1);
-      }
+      await waitForItems(mem, items, ms, o.signal);
       if (o.signal?.aborted) {
         this.#handOn();
         throwIfAborted(what, o.signal);

@@ -10,7 +10,7 @@
  */
 import { Decoder, Encoder } from './codec.js';
 import { DataCloneError } from './errors.js';
-import { notifyRaw as notify, spin, wait } from './futex.js';
+import { notifyRaw as notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { addPending, publishAll, type Publisher } from './publish.js';
 import { lockSync, unlockSync } from './mutex.js';
 
@@ -122,29 +122,13 @@ export class Ring {
       if (Atomics.load(mem, CLOSED) !== 0 && !force) return 'closed';
       const maxsize = Atomics.load(mem, MAXSIZE);
       if (!force && maxsize > 0 && Atomics.load(mem, COUNT) >= maxsize) return 'full';
-      const cap = this.#capacity;
-      // HEAD, TAIL and USED are only touched under the mutex, whose acquire and release order them.
-      let used = mem[USED]!;
-      let head = mem[HEAD]!;
-      let tail = mem[TAIL]!;
-      if (used === 0) head = tail = 0;
-      let pos: number;
-      if (tail >= head && used < cap) {
-        if (cap - tail >= need) pos = tail;
-        else if (head >= need) {
-          // Not enough room before the end: mark the rest as skipped and go round.
-          if (cap - tail >= ENTRY) this.#words[tail >> 2] = WRAP;
-          used += cap - tail;
-          pos = 0;
-        } else return 'full';
-      } else if (head - tail >= need) pos = tail;
-      else return 'full';
+      const c = this.#cursor();
+      const pos = this.#place(c, need);
+      if (pos < 0) return 'full';
       this.#words[pos >> 2] = n;
       if (source) this.#bytes.set(source, pos + ENTRY);
       else encoder.copyTo(this.#bytes, pos + ENTRY);
-      mem[HEAD] = head;
-      mem[TAIL] = pos + need;
-      mem[USED] = used + need;
+      this.#store(c);
       // The commit: consumers go by COUNT.
       Atomics.add(mem, COUNT, 1);
       Atomics.add(mem, ITEMS, 1);
@@ -161,39 +145,22 @@ export class Ring {
    */
   publish(items: readonly Uint8Array[], from: number): number {
     const mem = this.#mem;
-    const cap = this.#capacity;
     let written = 0;
     lockSync(mem, MUTEX);
     try {
-      let used = mem[USED]!;
-      let head = mem[HEAD]!;
-      let tail = mem[TAIL]!;
-      if (used === 0) head = tail = 0;
+      const c = this.#cursor();
       for (let i = from; i < items.length; i++) {
         const item = items[i]!;
         const n = item.length;
-        const need = ENTRY + align8(n);
-        let pos: number;
-        if (tail >= head && used < cap) {
-          if (cap - tail >= need) pos = tail;
-          else if (head >= need) {
-            if (cap - tail >= ENTRY) this.#words[tail >> 2] = WRAP;
-            used += cap - tail;
-            pos = 0;
-          } else break;
-        } else if (head - tail >= need) pos = tail;
-        else break;
+        const pos = this.#place(c, ENTRY + align8(n));
+        if (pos < 0) break;
         this.#words[pos >> 2] = n;
         if (n <= 64) for (let j = 0; j < n; j++) this.#bytes[pos + ENTRY + j] = item[j]!;
         else this.#bytes.set(item, pos + ENTRY);
-        tail = pos + need;
-        used += need;
         written++;
       }
       if (written > 0) {
-        mem[HEAD] = head;
-        mem[TAIL] = tail;
-        mem[USED] = used;
+        this.#store(c);
         Atomics.add(mem, COUNT, written);
         if (this.#maxsize === 0) Atomics.add(mem, SLOTS, written);
         Atomics.add(mem, ITEMS, 1);
@@ -203,6 +170,46 @@ export class Ring {
     }
     if (written > 0 && Atomics.load(mem, GET_WAITERS) > 0) notify(mem, ITEMS, written);
     return written;
+  }
+
+  // HEAD, TAIL and USED are only touched under the mutex, whose acquire and release order them.
+  readonly #c = { used: 0, head: 0, tail: 0 };
+
+  /** Under the mutex: the ring's positions, in a reused cursor. */
+  #cursor(): { used: number; head: number; tail: number } {
+    const mem = this.#mem;
+    const c = this.#c;
+    c.used = mem[USED]!;
+    c.head = c.used === 0 ? 0 : mem[HEAD]!;
+    c.tail = c.used === 0 ? 0 : mem[TAIL]!;
+    return c;
+  }
+
+  /** Under the mutex: where an entry of `need` bytes goes (advancing the cursor), or -1 when it does not fit now. */
+  #place(c: { used: number; head: number; tail: number }, need: number): number {
+    const cap = this.#capacity;
+    let pos: number;
+    if (c.tail >= c.head && c.used < cap) {
+      if (cap - c.tail >= need) pos = c.tail;
+      else if (c.head >= need) {
+        // Not enough room before the end: mark the rest as skipped and go round.
+        if (cap - c.tail >= ENTRY) this.#words[c.tail >> 2] = WRAP;
+        c.used += cap - c.tail;
+        pos = 0;
+      } else return -1;
+    } else if (c.head - c.tail >= need) pos = c.tail;
+    else return -1;
+    c.tail = pos + need;
+    c.used += need;
+    return pos;
+  }
+
+  /** Under the mutex: writes the cursor back. */
+  #store(c: { used: number; head: number; tail: number }): void {
+    const mem = this.#mem;
+    mem[HEAD] = c.head;
+    mem[TAIL] = c.tail;
+    mem[USED] = c.used;
   }
 
   /** Checks that an item of `n` bytes can ever fit. */
@@ -348,16 +355,32 @@ export class Outbox implements Publisher {
         const space = Atomics.load(mem, SPACE);
         publishAll();
         if (this.#items.length === 0) break;
-        if (spin(mem, SPACE, space)) continue;
-        Atomics.add(mem, PUT_WAITERS, 1);
-        try {
-          await wait(mem, SPACE, space);
-        } finally {
-          Atomics.sub(mem, PUT_WAITERS, 1);
-        }
+        await waitForRoom(mem, space);
       }
     } finally {
       this.#waiting = false;
     }
+  }
+}
+
+/** Waits (spinning first) until the ring's SPACE word moves on from `space`: a producer waiting for room. */
+export async function waitForRoom(mem: Int32Array, space: number, timeout?: number, signal?: AbortSignalLike): Promise<void> {
+  if (spin(mem, SPACE, space)) return;
+  Atomics.add(mem, PUT_WAITERS, 1);
+  try {
+    await wait(mem, SPACE, space, timeout, signal);
+  } finally {
+    Atomics.sub(mem, PUT_WAITERS, 1);
+  }
+}
+
+/** Waits (spinning first) until the ring's ITEMS word moves on from `items`: a consumer waiting for an item. */
+export async function waitForItems(mem: Int32Array, items: number, timeout?: number, signal?: AbortSignalLike): Promise<void> {
+  if (spin(mem, ITEMS, items)) return;
+  Atomics.add(mem, GET_WAITERS, 1);
+  try {
+    await wait(mem, ITEMS, items, timeout, signal);
+  } finally {
+    Atomics.sub(mem, GET_WAITERS, 1);
   }
 }

@@ -24,6 +24,7 @@ import {
   type Transport,
 } from '../index.js';
 import { syncSuite } from './sync.js';
+import { fixturesUrl, sleepFor, tasks } from './helpers.js';
 import { ipcSuite } from './ipc.js';
 export { checkExactlyOnce } from './ipc.js';
 import type { AnyFunction } from '../task.js';
@@ -45,14 +46,8 @@ export interface ConformanceOptions {
   readonly transports?: readonly Transport[];
 }
 
-type Fixtures = typeof import('./fixtures/tasks.js');
-
-/** The suite's task module (runtime-neutral JavaScript in core's dist). */
-export const fixturesUrl = new URL('./fixtures/tasks.js', import.meta.url);
-const tasks = taskModule<Fixtures>(fixturesUrl);
+export { fixturesUrl } from './helpers.js';
 const broken = taskModule<{ never(): void }>(new URL('./fixtures/broken.js', import.meta.url));
-
-const sleepFor = (ms: number) => new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): void }).setTimeout(resolve, ms));
 
 /** Registers every conformance test with the given runner. */
 export function conformance(t: TestApi, options: ConformanceOptions = {}): void {

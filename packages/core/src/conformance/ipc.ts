@@ -8,29 +8,19 @@ import {
   Event,
   JoinableQueue,
   Pipe,
-  Process,
   Queue,
   QueueClosedError,
   QueueEmptyError,
   QueueFullError,
   SimpleQueue,
-  Thread,
   TimeoutError,
-  currentTransport,
-  taskModule,
-  useTransport,
-  type BaseThread,
-  type ThreadOptions,
   type Transport,
   type WorkerKind,
 } from '../index.js';
-import type { AnyFunction } from '../task.js';
+import { kindName, sleepFor, spawner, tasks, underTransport } from './helpers.js';
 import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
 
-type Fixtures = typeof import('./fixtures/tasks.js');
-const tasks = taskModule<Fixtures>(new URL('./fixtures/tasks.js', import.meta.url));
-const sleepFor = (ms: number) => new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): void }).setTimeout(resolve, ms));
 
 type Item = { producer: number; seq: number };
 
@@ -52,21 +42,9 @@ export function checkExactlyOnce(perConsumer: readonly (readonly Item[])[], prod
 
 /** Registers the IPC tests for one worker kind on one transport. */
 export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): void {
-  const Kind = kind === 'process' ? 'Process' : 'Thread';
-  const spawn = <F extends AnyFunction>(options: ThreadOptions<F>): BaseThread<F> => {
-    const w = kind === 'process' ? new Process<F>(options) : new Thread<F>(options);
-    w.start();
-    return w;
-  };
-  const under = <T>(make: () => T): T => {
-    const before = currentTransport();
-    useTransport(transport);
-    try {
-      return make();
-    } finally {
-      useTransport(before);
-    }
-  };
+  const Kind = kindName(kind);
+  const spawn = spawner(kind);
+  const under = underTransport(transport);
 
   t.describe(`Queue with a ${Kind}, ${transport} transport`, () => {
     t.it('is FIFO; qsize, empty and full tell its state; Nowait forms throw QueueFullError and QueueEmptyError', async () => {

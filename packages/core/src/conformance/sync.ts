@@ -9,45 +9,22 @@ import {
   Condition,
   Event,
   Lock,
-  Process,
   RLock,
   Semaphore,
   TimeoutError,
-  Thread,
-  currentTransport,
-  taskModule,
-  useTransport,
-  type BaseThread,
-  type ThreadOptions,
   type Transport,
   type WorkerKind,
 } from '../index.js';
-import type { AnyFunction } from '../task.js';
+import { kindName, sleepFor, spawner, tasks, underTransport } from './helpers.js';
 import { deepEqual, equal, match, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
 
-type Fixtures = typeof import('./fixtures/tasks.js');
-const tasks = taskModule<Fixtures>(new URL('./fixtures/tasks.js', import.meta.url));
-const sleepFor = (ms: number) => new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): void }).setTimeout(resolve, ms));
 
 /** Registers the synchronization tests for one worker kind on one transport. */
 export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): void {
-  const Kind = kind === 'process' ? 'Process' : 'Thread';
-  const spawn = <F extends AnyFunction>(options: ThreadOptions<F>): BaseThread<F> => {
-    const w = kind === 'process' ? new Process<F>(options) : new Thread<F>(options);
-    w.start();
-    return w;
-  };
-  // Objects are created under the transport being tested, then it is put back.
-  const under = <T>(make: () => T): T => {
-    const before = currentTransport();
-    useTransport(transport);
-    try {
-      return make();
-    } finally {
-      useTransport(before);
-    }
-  };
+  const Kind = kindName(kind);
+  const spawn = spawner(kind);
+  const under = underTransport(transport);
 
   t.describe(`Synchronization with a ${Kind}, ${transport} transport`, () => {
     t.it('Lock: a worker holds it, the main thread cannot take it until released', async () => {

@@ -1,0 +1,38 @@
+/** What the conformance sections share: the fixture tasks, starting workers, choosing a transport. */
+import { Process, Thread, currentTransport, taskModule, useTransport, type BaseThread, type ThreadOptions, type Transport, type WorkerKind } from '../index.js';
+import type { AnyFunction } from '../task.js';
+
+type Fixtures = typeof import('./fixtures/tasks.js');
+
+/** The suite's task module (runtime-neutral JavaScript in core's dist). */
+export const fixturesUrl = new URL('./fixtures/tasks.js', import.meta.url);
+export const tasks = taskModule<Fixtures>(fixturesUrl);
+
+/** Resolves after `ms` milliseconds. */
+export const sleepFor = (ms: number): Promise<void> =>
+  new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): void }).setTimeout(resolve, ms));
+
+/** The display name of a worker kind. */
+export const kindName = (kind: WorkerKind): string => (kind === 'process' ? 'Process' : 'Thread');
+
+/** Starts a Thread or Process of the given kind. */
+export function spawner(kind: WorkerKind): <F extends AnyFunction>(options: ThreadOptions<F>) => BaseThread<F> {
+  return <F extends AnyFunction>(options: ThreadOptions<F>): BaseThread<F> => {
+    const w = kind === 'process' ? new Process<F>(options) : new Thread<F>(options);
+    w.start();
+    return w;
+  };
+}
+
+/** Creates objects under the transport being tested, then puts the previous one back. */
+export function underTransport(transport: Transport): <T>(make: () => T) => T {
+  return <T>(make: () => T): T => {
+    const before = currentTransport();
+    useTransport(transport);
+    try {
+      return make();
+    } finally {
+      useTransport(before);
+    }
+  };
+}
