@@ -219,6 +219,10 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
     }
   }
 
+  _handsOver(method: string): boolean {
+    return method === 'recv';
+  }
+
   _giveBack(method: string, value: unknown): void {
     if (method !== 'recv' || !this.#in) return;
     this.#in.put(encodeItem(value, 'message'), true);

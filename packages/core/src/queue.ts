@@ -252,6 +252,10 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   }
 
   /** Gives back an item whose delivery to a dead process was never acknowledged. */
+  _handsOver(method: string): boolean {
+    return method === 'get';
+  }
+
   _giveBack(method: string, value: unknown): void {
     if (method !== 'get' || !this.#ring) return;
     const [item] = value as [T, number];

@@ -23,6 +23,8 @@ export type RpcMessage =
 export interface Servable {
   /** Runs a method for a peer. `who` is a tag unique to the calling realm; `signal` aborts when the peer cancels or dies. */
   _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): Promise<unknown> | unknown;
+  /** Whether a method hands the caller something (an item) that must come back if the caller dies before it arrives. */
+  _handsOver?(method: string): boolean;
   /** Takes back a value whose delivery to a dead peer was never acknowledged. */
   _giveBack?(method: string, value: unknown): void;
 }
@@ -159,10 +161,10 @@ export class Endpoint {
       const value = await obj._serve(message.method, message.args, who, served.aborter);
       if (this.#closed) {
         // The peer died while we worked for it: what we got for it goes back.
-        if (value !== undefined && obj._giveBack) obj._giveBack(message.method, value);
+        if (obj._handsOver?.(message.method)) obj._giveBack?.(message.method, value);
         return;
       }
-      const ack = obj._giveBack !== undefined && value !== undefined;
+      const ack = obj._handsOver?.(message.method) === true;
       if (ack) served.unacked = value;
       else this.#served.delete(message.cid);
       this.send({ t: 'rpc-reply', cid: message.cid, ok: true, value, ack });

@@ -118,11 +118,7 @@ export function registerShared(type: string, make: (origin: Origin, extra: unkno
   });
 }
 
-/** Merges a served call's abort signal into its options. */
+/** A served call's options, with the abort signal that fires when the caller cancels or dies (a signal cannot travel, so the caller's own stays behind). */
 export function withSignal(options: unknown, signal: AbortSignalLike): WaitOptions {
-  return { ...(typeof options === 'object' && options !== null ? (options as WaitOptions) : {}), signal: combine((options as WaitOptions | undefined)?.signal, signal) };
-}
-
-function combine(a: AbortSignalLike | undefined, b: AbortSignalLike): AbortSignalLike {
-  return a ?? b;
+  return { ...(typeof options === 'object' && options !== null ? (options as WaitOptions) : {}), signal };
 }
