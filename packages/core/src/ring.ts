@@ -140,23 +140,26 @@ export class Ring {
   }
 
   /**
-   * Writes `items[from...]` (encoded payloads) under one lock, as many as fit, ignoring
-   * maxsize and closing (they were reserved before). Returns how many it wrote.
+   * Writes packed payloads under one lock, as many as fit, ignoring maxsize and closing (they
+   * were reserved before): item i is `lengths[i]` bytes of `bytes`, one after another from
+   * `offset`, for items `from` to `to`. Returns how many it wrote.
    */
-  publish(items: readonly Uint8Array[], from: number): number {
+  publish(bytes: Uint8Array, lengths: Int32Array, from: number, to: number, offset: number): number {
     const mem = this.#mem;
+    const ring = this.#bytes;
     let written = 0;
     lockSync(mem, MUTEX);
     try {
       const c = this.#cursor();
-      for (let i = from; i < items.length; i++) {
-        const item = items[i]!;
-        const n = item.length;
+      for (let i = from, at = offset; i < to; i++) {
+        const n = lengths[i]!;
         const pos = this.#place(c, ENTRY + align8(n));
         if (pos < 0) break;
         this.#words[pos >> 2] = n;
-        if (n <= 64) for (let j = 0; j < n; j++) this.#bytes[pos + ENTRY + j] = item[j]!;
-        else this.#bytes.set(item, pos + ENTRY);
+        const dst = pos + ENTRY;
+        if (n <= 64) for (let j = 0; j < n; j++) ring[dst + j] = bytes[at + j]!;
+        else ring.set(bytes.subarray(at, at + n), dst);
+        at += n;
         written++;
       }
       if (written > 0) {
@@ -306,44 +309,75 @@ export class Ring {
  * order; when the ring has no room left they wait for room, still in order.
  */
 export class Outbox implements Publisher {
-  #items: Uint8Array[] = [];
-  #bytes = 0;
+  // Payloads packed one after another (no allocation per item), and their lengths.
+  #bytes = new Uint8Array(4096);
+  #lengths = new Int32Array(64);
+  /** Items [first, count) wait; their bytes are [offset, end). */
+  #first = 0;
+  #count = 0;
+  #offset = 0;
+  #end = 0;
   #waiting = false;
 
   constructor(private readonly ring: Ring) {}
 
   /** Adds the item last encoded (`n` bytes). */
   add(n: number): void {
-    this.#items.push(encoder.scratch.slice(0, n));
-    this.#bytes += n;
+    if (this.#end + n > this.#bytes.length) this.#grow(n);
+    if (this.#count === this.#lengths.length) {
+      if (this.#first > 0) {
+        this.#lengths.copyWithin(0, this.#first, this.#count);
+        this.#count -= this.#first;
+        this.#first = 0;
+      } else {
+        const lengths = new Int32Array(this.#lengths.length * 2);
+        lengths.set(this.#lengths);
+        this.#lengths = lengths;
+      }
+    }
+    encoder.copyTo(this.#bytes, this.#end);
+    this.#end += n;
+    this.#lengths[this.#count++] = n;
     addPending(this);
     // A big batch goes out at once: no need to hold much memory twice.
-    if (this.#items.length >= 256 || this.#bytes >= this.ring.capacity >> 2) this.publish();
+    if (this.#count - this.#first >= 256 || this.#end - this.#offset >= this.ring.capacity >> 2) this.publish();
+  }
+
+  #grow(n: number): void {
+    // Drop what was published, then make room.
+    const live = this.#end - this.#offset;
+    if (live + n <= this.#bytes.length) {
+      this.#bytes.copyWithin(0, this.#offset, this.#end);
+    } else {
+      const bytes = new Uint8Array(2 * (live + n));
+      bytes.set(this.#bytes.subarray(this.#offset, this.#end));
+      this.#bytes = bytes;
+    }
+    this.#end -= this.#offset;
+    this.#offset = 0;
   }
 
   /** Items waiting. */
   get length(): number {
-    return this.#items.length;
+    return this.#count - this.#first;
   }
 
   /** Bytes waiting. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#end - this.#offset;
   }
 
   publish(): number {
-    const items = this.#items;
-    if (items.length === 0) return 0;
-    const written = this.ring.publish(items, 0);
-    if (written === items.length) {
-      this.#items = [];
-      this.#bytes = 0;
+    if (this.#count === this.#first) return 0;
+    const written = this.ring.publish(this.#bytes, this.#lengths, this.#first, this.#count, this.#offset);
+    for (let i = this.#first; i < this.#first + written; i++) this.#offset += this.#lengths[i]!;
+    this.#first += written;
+    if (this.#first === this.#count) {
+      this.#first = this.#count = this.#offset = this.#end = 0;
       return 0;
     }
-    for (let i = 0; i < written; i++) this.#bytes -= items[i]!.length;
-    this.#items = items.slice(written);
     if (!this.#waiting) void this.#waitForRoom();
-    return this.#items.length;
+    return this.#count - this.#first;
   }
 
   /** The ring is full of bytes: wait for consumers to make room, then publish the rest. */
@@ -351,10 +385,10 @@ export class Outbox implements Publisher {
     this.#waiting = true;
     const mem = this.ring.mem;
     try {
-      while (this.#items.length > 0) {
+      while (this.length > 0) {
         const space = Atomics.load(mem, SPACE);
         publishAll();
-        if (this.#items.length === 0) break;
+        if (this.length === 0) break;
         await waitForRoom(mem, space);
       }
     } finally {
