@@ -5,6 +5,7 @@
  * (workers, Node's main thread) a long wait yields the core with a short `Atomics.wait`.
  */
 import { isShared } from './futex.js';
+import { isDead, realmTag } from './runtime.js';
 
 let blockingAllowed: boolean | undefined;
 
@@ -22,27 +23,29 @@ export function canBlock(): boolean {
   return blockingAllowed;
 }
 
-/** Takes the mutex in `i32[index]` (0 free, 1 held, 2 held with sleepers). */
+/**
+ * Takes the mutex in `i32[index]`, which holds the tag of the thread that has it (0 when free).
+ * A thread terminated inside its critical section leaves its tag behind: once its parent has
+ * marked it dead, the next taker takes the mutex over, so a queue never hangs on a dead holder.
+ * (Every critical section commits with its last stores, so what the dead holder left is whole.)
+ */
 export function lockSync(i32: Int32Array, index: number): void {
-  if (Atomics.compareExchange(i32, index, 0, 1) === 0) return;
+  const me = realmTag();
+  if (Atomics.compareExchange(i32, index, 0, me) === 0) return;
   // Ordinary memory has one realm and no awaits inside critical sections: it is never contended.
   if (!isShared(i32)) throw new Error('threadkit internal error: an unshared mutex was found held');
   for (let round = 0; ; round++) {
     for (let i = 0; i < 200; i++) {
-      if (Atomics.load(i32, index) === 0 && Atomics.compareExchange(i32, index, 0, 1) === 0) return;
+      if (Atomics.load(i32, index) === 0 && Atomics.compareExchange(i32, index, 0, me) === 0) return;
     }
-    if (round > 8 && canBlock()) {
-      // Mark "held with sleepers" and sleep briefly; the holder's unlock wakes us.
-      if (Atomics.exchange(i32, index, 2) === 0) {
-        // We took it while marking: keep the sleeper mark (unlock will notify, harmlessly).
-        return;
-      }
-      Atomics.wait(i32, index, 2, 1);
-    }
+    const owner = Atomics.load(i32, index);
+    if (owner !== 0 && (round & 15) === 15 && isDead(owner) && Atomics.compareExchange(i32, index, owner, me) === owner) return;
+    // A holder that is not running (descheduled, or dead and not yet marked): yield the core briefly.
+    if (round > 8 && owner !== 0 && canBlock()) Atomics.wait(i32, index, owner, 1);
   }
 }
 
 /** Releases the mutex in `i32[index]`. */
 export function unlockSync(i32: Int32Array, index: number): void {
-  if (Atomics.exchange(i32, index, 0) === 2) Atomics.notify(i32, index, 1);
+  Atomics.store(i32, index, 0);
 }

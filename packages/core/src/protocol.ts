@@ -33,6 +33,8 @@ export interface InitMessage {
   /** The worker's realm tag, and the counter its OS process allocates tags from (shared memory only). */
   readonly tag: number;
   readonly tagCounter: Int32Array | undefined;
+  /** The bitmap of ended threads' tags, shared by the OS process (shared memory only). */
+  readonly deadTags: Int32Array | undefined;
 }
 
 export type ToWorker = InitMessage | RunMessage | CloseMessage | RpcMessage;

@@ -182,21 +182,43 @@ export function _asCaller<T>(who: number, fn: () => T): T {
   }
 }
 
+/** One bit per tag, set when that thread has ended: shared by every thread of an OS process. */
+let deadTags: Int32Array | undefined;
+const DEAD_TAGS = 1 << 20;
+
+function tagMemory(words: number): Int32Array {
+  const SAB = (globalThis as unknown as { SharedArrayBuffer?: new (n: number) => ArrayBuffer }).SharedArrayBuffer;
+  return new Int32Array(SAB ? new SAB(words * 4) : new ArrayBuffer(words * 4));
+}
+
 /** Allocates a tag for a new thread, from the counter its whole OS process shares. */
-export function _allocateTag(shared: boolean): { tag: number; counter: Int32Array | undefined } {
+export function _allocateTag(shared: boolean): { tag: number; counter: Int32Array | undefined; dead: Int32Array | undefined } {
   if (!tagCounter) {
-    const SAB = (globalThis as unknown as { SharedArrayBuffer?: new (n: number) => ArrayBuffer }).SharedArrayBuffer;
-    tagCounter = new Int32Array(SAB ? new SAB(4) : new ArrayBuffer(4));
+    tagCounter = tagMemory(1);
     Atomics.store(tagCounter, 0, myTag);
   }
+  deadTags ??= tagMemory(DEAD_TAGS / 32);
   const tag = Atomics.add(tagCounter, 0, 1) + 1;
-  return { tag, counter: shared ? tagCounter : undefined };
+  return { tag, counter: shared ? tagCounter : undefined, dead: shared ? deadTags : undefined };
 }
 
 /** Called by the worker loop with what the parent allocated. */
-export function _setRealmTag(tag: number, counter: Int32Array | undefined): void {
+export function _setRealmTag(tag: number, counter: Int32Array | undefined, dead: Int32Array | undefined): void {
   myTag = tag;
   if (counter) tagCounter = counter;
+  if (dead) deadTags = dead;
+}
+
+/** Marks a thread's tag as ended (its parent does, when the worker is gone). */
+export function _markDead(tag: number): void {
+  if (!deadTags || tag <= 0 || tag >= DEAD_TAGS) return;
+  Atomics.or(deadTags, tag >> 5, 1 << (tag & 31));
+}
+
+/** Whether the thread with this tag has ended. */
+export function isDead(tag: number): boolean {
+  if (!deadTags || tag <= 0 || tag >= DEAD_TAGS) return false;
+  return (Atomics.load(deadTags, tag >> 5) & (1 << (tag & 31))) !== 0;
 }
 
 // ---------------------------------------------------------------------------

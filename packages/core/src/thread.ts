@@ -15,7 +15,7 @@ import {
 import { explainCloneError, isCloneFailure } from './clone.js';
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
 import { envelope, unwrap, type FailureMessage, type FromWorker, type ResultMessage } from './protocol.js';
-import { _allocateTag, getRuntime, realmTag, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
+import { _allocateTag, _markDead, getRuntime, realmTag, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { marshal, type MarshalContext } from './handle.js';
 import { EOFError } from './errors.js';
@@ -197,11 +197,11 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     alive.add(this);
     const handle = this.#handle;
     const shared = this.kind === 'thread' && runtime.capabilities.sharedMemory;
-    const { tag, counter } = _allocateTag(shared);
+    const { tag, counter, dead } = _allocateTag(shared);
     this.#tag = tag;
     this.#endpoint = new Endpoint((message) => handle.post(envelope(message)), realmTag);
     this.#marshal = { shared, endpoint: this.#endpoint, sent: this.#sent };
-    handle.post(envelope({ t: 'init', name: this.name, kind: this.kind, ident: handle.ident, tag, tagCounter: counter }));
+    handle.post(envelope({ t: 'init', name: this.name, kind: this.kind, ident: handle.ident, tag, tagCounter: counter, deadTags: dead }));
     this.#starting = true;
     let body: Promise<unknown>;
     try {
@@ -436,6 +436,8 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
 
   /** The worker is gone: what it was doing through the channel is cancelled, and what it held is let go. */
   #cleanUpAfter(): void {
+    // A mutex it held inside a critical section can now be taken over.
+    _markDead(this.#tag);
     const endpoint = this.#endpoint;
     const peers = endpoint ? endpoint.peerTags() : [];
     endpoint?.close(new EOFError(`${this.kind === 'process' ? 'Process' : 'Thread'} ${this.name} has ended`));

@@ -147,7 +147,7 @@ export function runWorker(scope: WorkerScope): void {
     if (!message) return;
     if (message.t === 'init') {
       _setCurrentThread({ name: message.name, kind: message.kind, ident: message.ident });
-      _setRealmTag(message.tag, message.tagCounter);
+      _setRealmTag(message.tag, message.tagCounter, message.deadTags);
     } else if (message.t === 'rpc-call' || message.t === 'rpc-reply' || message.t === 'rpc-cancel' || message.t === 'rpc-ack') {
       endpoint.receive(message);
     } else if (message.t === 'run') {

@@ -148,6 +148,18 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       equal(await q.get({ timeout: 5_000 }), 42);
     });
 
+    if (kind === 'thread' && transport === 'shared') {
+      t.it('a thread terminated inside a put or get does not leave the queue locked', async () => {
+        const [q, holding] = under(() => [new Queue<number>(), new Event()] as const);
+        await q.put(1);
+        const w = spawn({ target: tasks.holdQueueMutex, args: [q, holding] });
+        equal(await holding.wait({ timeout: 10_000 }), true);
+        await w.terminate();
+        await q.put(2);
+        deepEqual([await q.get(), await q.get()], [1, 2]);
+      });
+    }
+
     t.it('an aborted get() rejects and takes nothing', async () => {
       const q = under(() => new Queue<number>());
       const controller = new (globalThis as unknown as { AbortController: new () => { signal: never; abort(reason?: unknown): void } }).AbortController();
