@@ -1,12 +1,14 @@
 /**
  * The byte ring under Queue and Pipe: encoded items, each stored contiguously as
  * `[length][payload]`, in a block of memory shared by every thread that holds the queue.
- * A short internal mutex guards each put and get (never held across an await), so any mix
- * of producers and consumers is safe; two sequence words let waiters sleep on "an item came"
- * and "space came" without polling.
+ * Producers take turns under one short internal mutex and consumers under another (never held
+ * across an await), so any mix of producers and consumers is safe, and a producer and a
+ * consumer never wait for each other: the producer owns TAIL, the consumer owns HEAD, and
+ * they meet only at two counters (COUNT, USED). Two sequence words let waiters sleep on
+ * "an item came" and "space came" without polling.
  *
- * An operation takes effect at one store under the mutex, so a thread terminated in the
- * middle of a put or get either did it or did not: the ring is never left half-written.
+ * A put takes effect at its final `COUNT` add and a get at its final stores, so a thread
+ * terminated in the middle of either did it or did not: the ring is never left half-written.
  */
 import { Decoder, Encoder } from './codec.js';
 import { DataCloneError } from './errors.js';
@@ -16,31 +18,34 @@ import { lockSync, unlockSync } from './mutex.js';
 
 // Header words, on separate 64-byte cache lines by who writes them, so a producer and a
 // consumer on two cores do not fight over one line for every item.
-// Line 0, touched under the mutex:
-export const MUTEX = 0;
-export const COUNT = 1;
-const HEAD = 2;
-const TAIL = 3;
-const USED = 4;
-export const CLOSED = 5;
-export const MAXSIZE = 6;
-const CAPACITY = 7;
-// Line 1, the consumers' wait side:
+// Line 0, the producers' (under PUT_LOCK):
+const PUT_LOCK = 0;
+const TAIL = 1;
+const CAPACITY = 2;
+export const MAXSIZE = 3;
+export const CLOSED = 4;
+// Line 1, the consumers' (under GET_LOCK):
+const GET_LOCK = 16;
+const HEAD = 17;
+// Line 2, where they meet: items published and not yet taken, bytes in use.
+export const COUNT = 32;
+const USED = 33;
+// Line 3, the consumers' wait side:
 /** Bumped when items are published: consumers sleep on it. */
-export const ITEMS = 16;
-export const GET_WAITERS = 17;
-// Line 2, the producers' wait side:
+export const ITEMS = 48;
+export const GET_WAITERS = 49;
+// Line 4, the producers' wait side:
 /** Bumped on every get: producers sleep on it. */
-export const SPACE = 32;
-export const PUT_WAITERS = 33;
-// Line 3, the queue's counts:
+export const SPACE = 64;
+export const PUT_WAITERS = 65;
+// Line 5, the queue's counts:
 /** Queue: items not yet got (a bounded queue counts them from put, an unbounded one from publishing). */
-export const SLOTS = 48;
+export const SLOTS = 80;
 /** JoinableQueue: items put and not yet marked done. */
-export const UNFINISHED = 49;
+export const UNFINISHED = 81;
 /** JoinableQueue: bumped when UNFINISHED reaches 0. */
-export const ALL_DONE = 50;
-export const HEADER_WORDS = 64;
+export const ALL_DONE = 82;
+export const HEADER_WORDS = 96;
 const WRAP = -1;
 
 /** The default bytes of a ring: room for 4 items of 64 KiB, or thousands of small ones. */
@@ -117,10 +122,10 @@ export class Ring {
     const mem = this.#mem;
     const need = ENTRY + align8(n);
     this.checkFits(n);
-    lockSync(mem, MUTEX);
+    lockSync(mem, PUT_LOCK);
     try {
       if (Atomics.load(mem, CLOSED) !== 0 && !force) return 'closed';
-      const maxsize = Atomics.load(mem, MAXSIZE);
+      const maxsize = this.#maxsize;
       if (!force && maxsize > 0 && Atomics.load(mem, COUNT) >= maxsize) return 'full';
       const c = this.#cursor();
       const pos = this.#place(c, need);
@@ -128,12 +133,9 @@ export class Ring {
       this.#words[pos >> 2] = n;
       if (source) this.#bytes.set(source, pos + ENTRY);
       else encoder.copyTo(this.#bytes, pos + ENTRY);
-      this.#store(c);
-      // The commit: consumers go by COUNT.
-      Atomics.add(mem, COUNT, 1);
-      Atomics.add(mem, ITEMS, 1);
+      this.#commit(c, 1);
     } finally {
-      unlockSync(mem, MUTEX);
+      unlockSync(mem, PUT_LOCK);
     }
     if (Atomics.load(mem, GET_WAITERS) > 0) notify(mem, ITEMS, 1);
     return 'ok';
@@ -148,7 +150,7 @@ export class Ring {
     const mem = this.#mem;
     const ring = this.#bytes;
     let written = 0;
-    lockSync(mem, MUTEX);
+    lockSync(mem, PUT_LOCK);
     try {
       const c = this.#cursor();
       for (let i = from, at = offset; i < to; i++) {
@@ -163,33 +165,33 @@ export class Ring {
         written++;
       }
       if (written > 0) {
-        this.#store(c);
-        Atomics.add(mem, COUNT, written);
         if (this.#maxsize === 0) Atomics.add(mem, SLOTS, written);
-        Atomics.add(mem, ITEMS, 1);
+        this.#commit(c, written);
       }
     } finally {
-      unlockSync(mem, MUTEX);
+      unlockSync(mem, PUT_LOCK);
     }
     if (written > 0 && Atomics.load(mem, GET_WAITERS) > 0) notify(mem, ITEMS, written);
     return written;
   }
 
-  // HEAD, TAIL and USED are only touched under the mutex, whose acquire and release order them.
-  readonly #c = { used: 0, head: 0, tail: 0 };
+  // A producer's view, taken under PUT_LOCK: its own TAIL, and HEAD and USED as the consumers
+  // last left them (they only free memory, so an older view only sees less room).
+  readonly #c = { used: 0, head: 0, tail: 0, added: 0 };
 
-  /** Under the mutex: the ring's positions, in a reused cursor. */
-  #cursor(): { used: number; head: number; tail: number } {
+  /** Under PUT_LOCK: the ring's positions, in a reused cursor. USED is read before HEAD: a consumer writes them the other way round. */
+  #cursor(): { used: number; head: number; tail: number; added: number } {
     const mem = this.#mem;
     const c = this.#c;
-    c.used = mem[USED]!;
-    c.head = c.used === 0 ? 0 : mem[HEAD]!;
-    c.tail = c.used === 0 ? 0 : mem[TAIL]!;
+    c.used = Atomics.load(mem, USED);
+    c.head = Atomics.load(mem, HEAD);
+    c.tail = mem[TAIL]!;
+    c.added = 0;
     return c;
   }
 
-  /** Under the mutex: where an entry of `need` bytes goes (advancing the cursor), or -1 when it does not fit now. */
-  #place(c: { used: number; head: number; tail: number }, need: number): number {
+  /** Under PUT_LOCK: where an entry of `need` bytes goes (advancing the cursor), or -1 when it does not fit now. */
+  #place(c: { used: number; head: number; tail: number; added: number }, need: number): number {
     const cap = this.#capacity;
     let pos: number;
     if (c.tail >= c.head && c.used < cap) {
@@ -198,21 +200,24 @@ export class Ring {
         // Not enough room before the end: mark the rest as skipped and go round.
         if (cap - c.tail >= ENTRY) this.#words[c.tail >> 2] = WRAP;
         c.used += cap - c.tail;
+        c.added += cap - c.tail;
         pos = 0;
       } else return -1;
     } else if (c.head - c.tail >= need) pos = c.tail;
     else return -1;
     c.tail = pos + need;
     c.used += need;
+    c.added += need;
     return pos;
   }
 
-  /** Under the mutex: writes the cursor back. */
-  #store(c: { used: number; head: number; tail: number }): void {
+  /** Under PUT_LOCK: makes `k` written entries visible; the COUNT add is the commit consumers go by. */
+  #commit(c: { tail: number; added: number }, k: number): void {
     const mem = this.#mem;
-    mem[HEAD] = c.head;
     mem[TAIL] = c.tail;
-    mem[USED] = c.used;
+    Atomics.add(mem, USED, c.added);
+    Atomics.add(mem, COUNT, k);
+    Atomics.add(mem, ITEMS, 1);
   }
 
   /** Checks that an item of `n` bytes can ever fit. */
@@ -248,14 +253,14 @@ export class Ring {
   get(releaseSlot = false): { value: unknown } | 'empty' | 'closed' {
     const mem = this.#mem;
     let value: unknown;
-    lockSync(mem, MUTEX);
+    lockSync(mem, GET_LOCK);
     try {
       if (Atomics.load(mem, COUNT) === 0) return Atomics.load(mem, CLOSED) !== 0 ? 'closed' : 'empty';
       const cap = this.#capacity;
       let head = mem[HEAD]!;
-      let used = mem[USED]!;
+      let freed = 0;
       if (cap - head < ENTRY || this.#words[head >> 2] === WRAP) {
-        used -= cap - head;
+        freed = cap - head;
         head = 0;
       }
       const n = this.#words[head >> 2]!;
@@ -263,16 +268,15 @@ export class Ring {
       try {
         value = decoder.decodeRange(this.#bytes, head + ENTRY, head + ENTRY + n);
       } finally {
-        used -= need;
-        mem[HEAD] = used === 0 ? 0 : head + need;
-        if (used === 0) mem[TAIL] = 0;
-        mem[USED] = used;
+        // HEAD before USED: a producer reads them the other way round.
+        Atomics.store(mem, HEAD, head + need);
+        Atomics.sub(mem, USED, freed + need);
         Atomics.sub(mem, COUNT, 1);
         if (releaseSlot) Atomics.sub(mem, SLOTS, 1);
         Atomics.add(mem, SPACE, 1);
       }
     } finally {
-      unlockSync(mem, MUTEX);
+      unlockSync(mem, GET_LOCK);
     }
     if (Atomics.load(mem, PUT_WAITERS) > 0) notify(mem, SPACE, 1);
     return { value };
