@@ -17,6 +17,7 @@ const BROKEN = 3; // 1 while broken (abort, or a timed-out wait), until reset()
 const PARTIES = 4;
 const TIMEOUT = 5; // default timeout in ms, -1 for none
 const OUTCOMES = 6; // 32 bits: bit g % 32 set when generation g was broken rather than released
+const SLEEPERS = 7; // threads sleeping on MUTEX
 const WORDS = 8;
 
 /** Options of `new Barrier()`. */
@@ -78,20 +79,20 @@ export class Barrier extends SharedObject {
     const mem = this.mem!;
     const fallback = Atomics.load(mem, TIMEOUT);
     const timeout = o.timeout ?? (fallback >= 0 ? fallback : undefined);
-    lockSync(mem, MUTEX);
+    lockSync(mem, MUTEX, SLEEPERS);
     if (Atomics.load(mem, BROKEN) === 1) {
-      unlockSync(mem, MUTEX);
+      unlockSync(mem, MUTEX, SLEEPERS);
       throw new BrokenBarrierError('Cannot wait on Barrier: it is broken; reset() it first');
     }
     const generation = Atomics.load(mem, GENERATION);
     const index = Atomics.add(mem, COUNT, 1);
     if (index + 1 === Atomics.load(mem, PARTIES)) {
       this.#advance(generation, false);
-      unlockSync(mem, MUTEX);
+      unlockSync(mem, MUTEX, SLEEPERS);
       notify(mem, GENERATION);
       return index;
     }
-    unlockSync(mem, MUTEX);
+    unlockSync(mem, MUTEX, SLEEPERS);
     const left = deadlineOf(timeout);
     for (;;) {
       if (Atomics.load(mem, GENERATION) !== generation) {
@@ -124,9 +125,9 @@ export class Barrier extends SharedObject {
 
   #break(): void {
     const mem = this.mem!;
-    lockSync(mem, MUTEX);
+    lockSync(mem, MUTEX, SLEEPERS);
     Atomics.store(mem, BROKEN, 1);
-    unlockSync(mem, MUTEX);
+    unlockSync(mem, MUTEX, SLEEPERS);
     notify(mem, GENERATION);
   }
 
@@ -146,10 +147,10 @@ export class Barrier extends SharedObject {
       return;
     }
     const mem = this.mem!;
-    lockSync(mem, MUTEX);
+    lockSync(mem, MUTEX, SLEEPERS);
     if (Atomics.load(mem, COUNT) > 0) this.#advance(Atomics.load(mem, GENERATION), true);
     Atomics.store(mem, BROKEN, 0);
-    unlockSync(mem, MUTEX);
+    unlockSync(mem, MUTEX, SLEEPERS);
     notify(mem, GENERATION);
   }
 

@@ -7,6 +7,7 @@
  */
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
 import { publishAll } from './publish.js';
+import { _startSpinning, _stopSpinning } from './runtime.js';
 
 /** How a wait ended. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -116,10 +117,16 @@ export function setSpin(iterations: number): void {
 export function spin(i32: Int32Array, index: number, value: number): boolean {
   publishAll();
   if (!isShared(i32)) return false;
-  for (let i = spinLimit; i > 0; i--) {
-    if (Atomics.load(i32, index) !== value) return true;
+  // With every CPU already spinning, spinning takes a core from the thread we wait for: sleep instead.
+  if (spinLimit === 0 || !_startSpinning()) return Atomics.load(i32, index) !== value;
+  try {
+    for (let i = spinLimit; i > 0; i--) {
+      if (Atomics.load(i32, index) !== value) return true;
+    }
+    return Atomics.load(i32, index) !== value;
+  } finally {
+    _stopSpinning();
   }
-  return Atomics.load(i32, index) !== value;
 }
 
 /**

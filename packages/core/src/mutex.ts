@@ -29,7 +29,7 @@ export function canBlock(): boolean {
  * marked it dead, the next taker takes the mutex over, so a queue never hangs on a dead holder.
  * (Every critical section commits with its last stores, so what the dead holder left is whole.)
  */
-export function lockSync(i32: Int32Array, index: number): void {
+export function lockSync(i32: Int32Array, index: number, sleepers: number): void {
   const me = realmTag();
   if (Atomics.compareExchange(i32, index, 0, me) === 0) return;
   // Ordinary memory has one realm and no awaits inside critical sections: it is never contended.
@@ -40,12 +40,18 @@ export function lockSync(i32: Int32Array, index: number): void {
     }
     const owner = Atomics.load(i32, index);
     if (owner !== 0 && (round & 15) === 15 && isDead(owner) && Atomics.compareExchange(i32, index, owner, me) === owner) return;
-    // A holder that is not running (descheduled, or dead and not yet marked): yield the core briefly.
-    if (round > 8 && owner !== 0 && canBlock()) Atomics.wait(i32, index, owner, 1);
+    // A holder that is not running (descheduled, or dead and not yet marked): sleep until it
+    // unlocks (it wakes sleepers) or 1 ms passes (to look again for a dead holder).
+    if (round > 8 && owner !== 0 && canBlock()) {
+      Atomics.add(i32, sleepers, 1);
+      Atomics.wait(i32, index, owner, 1);
+      Atomics.sub(i32, sleepers, 1);
+    }
   }
 }
 
-/** Releases the mutex in `i32[index]`. */
-export function unlockSync(i32: Int32Array, index: number): void {
+/** Releases the mutex in `i32[index]`, waking one sleeper counted in `i32[sleepers]`. */
+export function unlockSync(i32: Int32Array, index: number, sleepers: number): void {
   Atomics.store(i32, index, 0);
+  if (Atomics.load(i32, sleepers) > 0) Atomics.notify(i32, index, 1);
 }

@@ -35,6 +35,8 @@ export interface InitMessage {
   readonly tagCounter: Int32Array | undefined;
   /** The bitmap of ended threads' tags, shared by the OS process (shared memory only). */
   readonly deadTags: Int32Array | undefined;
+  /** The number of CPUs, as the parent's runtime reports it. */
+  readonly cpus: number;
 }
 
 export type ToWorker = InitMessage | RunMessage | CloseMessage | RpcMessage;

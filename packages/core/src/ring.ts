@@ -24,9 +24,11 @@ const TAIL = 1;
 const CAPACITY = 2;
 export const MAXSIZE = 3;
 export const CLOSED = 4;
+const PUT_SLEEPERS = 5;
 // Line 1, the consumers' (under GET_LOCK):
 const GET_LOCK = 16;
 const HEAD = 17;
+const GET_SLEEPERS = 18;
 // Line 2, where they meet: items published and not yet taken, bytes in use.
 export const COUNT = 32;
 const USED = 33;
@@ -122,7 +124,7 @@ export class Ring {
     const mem = this.#mem;
     const need = ENTRY + align8(n);
     this.checkFits(n);
-    lockSync(mem, PUT_LOCK);
+    lockSync(mem, PUT_LOCK, PUT_SLEEPERS);
     try {
       if (Atomics.load(mem, CLOSED) !== 0 && !force) return 'closed';
       const maxsize = this.#maxsize;
@@ -135,7 +137,7 @@ export class Ring {
       else encoder.copyTo(this.#bytes, pos + ENTRY);
       this.#commit(c, 1);
     } finally {
-      unlockSync(mem, PUT_LOCK);
+      unlockSync(mem, PUT_LOCK, PUT_SLEEPERS);
     }
     if (Atomics.load(mem, GET_WAITERS) > 0) notify(mem, ITEMS, 1);
     return 'ok';
@@ -150,7 +152,7 @@ export class Ring {
     const mem = this.#mem;
     const ring = this.#bytes;
     let written = 0;
-    lockSync(mem, PUT_LOCK);
+    lockSync(mem, PUT_LOCK, PUT_SLEEPERS);
     try {
       const c = this.#cursor();
       for (let i = from, at = offset; i < to; i++) {
@@ -169,7 +171,7 @@ export class Ring {
         this.#commit(c, written);
       }
     } finally {
-      unlockSync(mem, PUT_LOCK);
+      unlockSync(mem, PUT_LOCK, PUT_SLEEPERS);
     }
     if (written > 0 && Atomics.load(mem, GET_WAITERS) > 0) notify(mem, ITEMS, written);
     return written;
@@ -253,7 +255,7 @@ export class Ring {
   get(releaseSlot = false): { value: unknown } | 'empty' | 'closed' {
     const mem = this.#mem;
     let value: unknown;
-    lockSync(mem, GET_LOCK);
+    lockSync(mem, GET_LOCK, GET_SLEEPERS);
     try {
       if (Atomics.load(mem, COUNT) === 0) return Atomics.load(mem, CLOSED) !== 0 ? 'closed' : 'empty';
       const cap = this.#capacity;
@@ -276,7 +278,7 @@ export class Ring {
         Atomics.add(mem, SPACE, 1);
       }
     } finally {
-      unlockSync(mem, GET_LOCK);
+      unlockSync(mem, GET_LOCK, GET_SLEEPERS);
     }
     if (Atomics.load(mem, PUT_WAITERS) > 0) notify(mem, SPACE, 1);
     return { value };

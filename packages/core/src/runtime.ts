@@ -82,6 +82,7 @@ let current: Runtime | undefined;
 /** Installs the runtime that `Thread`, `Process` and the rest use. Adapters call this on import. */
 export function useRuntime(runtime: Runtime): void {
   current = runtime;
+  cpus = Math.max(1, runtime.cpuCount() | 0);
 }
 
 /** The installed runtime, or a clear error when core was imported without an adapter. */
@@ -194,7 +195,8 @@ function tagMemory(words: number): Int32Array {
 /** Allocates a tag for a new thread, from the counter its whole OS process shares. */
 export function _allocateTag(shared: boolean): { tag: number; counter: Int32Array | undefined; dead: Int32Array | undefined } {
   if (!tagCounter) {
-    tagCounter = tagMemory(1);
+    // Word 0: the last tag given out. Word 1: how many threads spin right now (see futex.ts).
+    tagCounter = tagMemory(2);
     Atomics.store(tagCounter, 0, myTag);
   }
   deadTags ??= tagMemory(DEAD_TAGS / 32);
@@ -207,6 +209,32 @@ export function _setRealmTag(tag: number, counter: Int32Array | undefined, dead:
   myTag = tag;
   if (counter) tagCounter = counter;
   if (dead) deadTags = dead;
+}
+
+let cpus = 1;
+
+/** The number of CPUs, as the parent's runtime reported it (core's waits use it to decide whether to spin). */
+export function _setCpus(n: number): void {
+  cpus = Math.max(1, n | 0);
+}
+
+/**
+ * Counts this thread in as a spinner, unless as many threads as there are CPUs already spin:
+ * then spinning would only take a core from the thread it waits for. Returns whether it may spin.
+ */
+export function _startSpinning(): boolean {
+  if (!tagCounter) {
+    tagCounter = tagMemory(2);
+    Atomics.store(tagCounter, 0, myTag);
+  }
+  if (Atomics.add(tagCounter, 1, 1) < cpus) return true;
+  Atomics.sub(tagCounter, 1, 1);
+  return false;
+}
+
+/** Counts this thread out as a spinner. */
+export function _stopSpinning(): void {
+  if (tagCounter) Atomics.sub(tagCounter, 1, 1);
 }
 
 /** Marks a thread's tag as ended (its parent does, when the worker is gone). */

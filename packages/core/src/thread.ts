@@ -201,7 +201,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     this.#tag = tag;
     this.#endpoint = new Endpoint((message) => handle.post(envelope(message)), realmTag);
     this.#marshal = { shared, endpoint: this.#endpoint, sent: this.#sent };
-    handle.post(envelope({ t: 'init', name: this.name, kind: this.kind, ident: handle.ident, tag, tagCounter: counter, deadTags: dead }));
+    handle.post(envelope({ t: 'init', name: this.name, kind: this.kind, ident: handle.ident, tag, tagCounter: counter, deadTags: dead, cpus: runtime.cpuCount() }));
     this.#starting = true;
     let body: Promise<unknown>;
     try {

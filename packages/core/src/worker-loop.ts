@@ -7,7 +7,7 @@ import { explainCloneError, isCloneFailure } from './clone.js';
 import { _now, _setTimeout } from './_globals.js';
 import { envelope, unwrap, type FailureKind, type FromWorker, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
 import type { AnyFunction } from './task.js';
-import { _ExitSignal, _enterWorker, _setCurrentThread, _setRealmTag, realmTag, type WorkerScope } from './runtime.js';
+import { _ExitSignal, _enterWorker, _setCpus, _setCurrentThread, _setRealmTag, realmTag, type WorkerScope } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { revive } from './handle.js';
 import './primitives.js';
@@ -148,6 +148,7 @@ export function runWorker(scope: WorkerScope): void {
     if (message.t === 'init') {
       _setCurrentThread({ name: message.name, kind: message.kind, ident: message.ident });
       _setRealmTag(message.tag, message.tagCounter, message.deadTags);
+      _setCpus(message.cpus);
     } else if (message.t === 'rpc-call' || message.t === 'rpc-reply' || message.t === 'rpc-cancel' || message.t === 'rpc-ack') {
       endpoint.receive(message);
     } else if (message.t === 'run') {
