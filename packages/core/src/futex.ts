@@ -5,7 +5,7 @@
  *
  * Every wait may wake spuriously; callers re-check their condition in a loop.
  */
-import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
+import { _clearTimeout, _setTimeout, _setWeakTimeout, type TimerHandle } from './_globals.js';
 import { publishAll } from './publish.js';
 import { _startSpinning, _stopSpinning } from './runtime.js';
 
@@ -15,6 +15,8 @@ export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 /** An `AbortSignal` as core needs it (structural, so core stays free of DOM types). */
 export interface AbortSignalLike {
   readonly aborted: boolean;
+  /** `false` on the signal of a call served for another realm: that wait keeps nothing alive (its caller does, if it should). */
+  readonly keepsAlive?: boolean;
   readonly reason?: unknown;
   addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
   removeEventListener(type: 'abort', listener: () => void): void;
@@ -77,18 +79,19 @@ function localWait(i32: Int32Array, index: number, value: number, timeout: numbe
   const waiters = set;
   return new Promise<WaitResult>((resolve) => {
     let timer: TimerHandle | undefined;
+    const keep = signal?.keepsAlive !== false;
     const done = (result: WaitResult): void => {
       waiters.delete(wake);
       _clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      release();
+      if (keep) release();
       resolve(result);
     };
     const wake = (): void => done('ok');
     const onAbort = (): void => done('ok');
     waiters.add(wake);
-    hold();
-    if (timeout !== undefined) timer = _setTimeout(() => done('timed-out'), timeout);
+    if (keep) hold();
+    if (timeout !== undefined) timer = (keep ? _setTimeout : _setWeakTimeout)(() => done('timed-out'), timeout);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -142,7 +145,8 @@ export async function wait(i32: Int32Array, index: number, value: number, timeou
   if (!waitAsync) return pollWait(i32, index, value, timeout, signal);
   const r = waitAsync(i32, index, value, timeout);
   if (!r.async) return r.value as WaitResult;
-  hold();
+  const keep = signal?.keepsAlive !== false;
+  if (keep) hold();
   let onAbort: (() => void) | undefined;
   try {
     if (!signal) return await (r.value as Promise<WaitResult>);
@@ -152,7 +156,7 @@ export async function wait(i32: Int32Array, index: number, value: number, timeou
     return await (r.value as Promise<WaitResult>);
   } finally {
     if (onAbort) signal?.removeEventListener('abort', onAbort);
-    release();
+    if (keep) release();
   }
 }
 
@@ -160,18 +164,19 @@ export async function wait(i32: Int32Array, index: number, value: number, timeou
 async function pollWait(i32: Int32Array, index: number, value: number, timeout: number | undefined, signal: AbortSignalLike | undefined): Promise<WaitResult> {
   const deadline = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
   let delay = 0;
-  hold();
+  const keep = signal?.keepsAlive !== false;
+  if (keep) hold();
   try {
     while (Atomics.load(i32, index) === value) {
       if (signal?.aborted) return 'ok';
       const left = deadline - Date.now();
       if (left <= 0) return 'timed-out';
-      await new Promise<void>((resolve) => _setTimeout(resolve, Math.min(delay, left)));
+      await new Promise<void>((resolve) => (keep ? _setTimeout : _setWeakTimeout)(resolve, Math.min(delay, left)));
       delay = Math.min(delay * 2 + 1, 20);
     }
     return 'ok';
   } finally {
-    release();
+    if (keep) release();
   }
 }
 

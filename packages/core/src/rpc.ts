@@ -32,6 +32,8 @@ export interface Servable {
 /** A minimal AbortSignal (core stays free of DOM types; every runtime's listeners look like this). */
 export class Aborter implements AbortSignalLike {
   aborted = false;
+  /** A wait served for another realm keeps nothing alive: a daemon thread waiting on a queue must not hold the program. */
+  readonly keepsAlive = false;
   reason: unknown;
   #listeners = new Set<() => void>();
   abort(reason?: unknown): void {

@@ -97,6 +97,16 @@ describe('liveness at exit', () => {
       if (kind === 'process') expect(await gone(pid)).toBe(true);
     });
 
+    for (const transport of kind === 'thread' ? ['auto', 'message'] : ['auto']) {
+      it(`a daemon ${kind} waiting on a Queue (${transport} transport) does not keep the program alive`, async () => {
+        const r = runScript(kind, 'daemon', 'queue', transport);
+        expect(r.status).toBe(0);
+        expect(r.stdout).toMatch(/main end/);
+        const pid = Number(/started (\d+)/.exec(r.stdout)?.[1]);
+        if (kind === 'process') expect(await gone(pid)).toBe(true);
+      });
+    }
+
     it(`a non-daemon ${kind} keeps the program alive until it ends, then the program exits`, () => {
       const r = runScript(kind, 'normal', 'say');
       expect(r.status).toBe(0);
