@@ -38,9 +38,10 @@ function tick(): void {
   publishAll();
 }
 
-/** Notes one more pending item of `publisher` and makes sure it will be published soon. */
-export function addPending(publisher: Publisher): void {
-  pending.add(publisher);
+/** Notes one more pending item of `publisher` (`first`: it had none) and makes sure it will be published soon. */
+export function addPending(publisher: Publisher, first: boolean): void {
+  // Only a publisher's first pending item enters the set (a Set lookup per put adds up).
+  if (first) pending.add(publisher);
   pendingItems++;
   if (!scheduled) {
     scheduled = true;

@@ -344,7 +344,7 @@ export class Outbox implements Publisher {
     encoder.copyTo(this.#bytes, this.#end);
     this.#end += n;
     this.#lengths[this.#count++] = n;
-    addPending(this);
+    addPending(this, this.#count - this.#first === 1);
     // A big batch goes out at once: no need to hold much memory twice.
     if (this.#count - this.#first >= 256 || this.#end - this.#offset >= this.ring.capacity >> 2) this.publish();
   }
