@@ -102,7 +102,8 @@ export class Barrier extends SharedObject {
       if (Atomics.load(mem, BROKEN) === 1) throw new BrokenBarrierError('Barrier was broken while this party waited (abort, or another party timed out)');
       const ms = left();
       if (ms === 0 || o.signal?.aborted) {
-        this.#break();
+        // The last party may have just arrived: then this round was released, not broken.
+        if (!this.#break(generation)) continue;
         throwIfAborted('Cannot wait on Barrier', o.signal);
         throw new BrokenBarrierError(`Barrier timed out after ${timeout} ms with ${Atomics.load(mem, COUNT)} of ${Atomics.load(mem, PARTIES)} parties waiting; it is now broken`);
       }
@@ -123,12 +124,18 @@ export class Barrier extends SharedObject {
     return (Atomics.load(this.mem!, OUTCOMES) & (1 << (generation & 31))) !== 0;
   }
 
-  #break(): void {
+  /** Breaks the barrier, unless `generation` (when given) was released meanwhile; returns whether it broke it. */
+  #break(generation?: number): boolean {
     const mem = this.mem!;
     lockSync(mem, MUTEX, SLEEPERS);
+    if (generation !== undefined && Atomics.load(mem, GENERATION) !== generation) {
+      unlockSync(mem, MUTEX, SLEEPERS);
+      return false;
+    }
     Atomics.store(mem, BROKEN, 1);
     unlockSync(mem, MUTEX, SLEEPERS);
     notify(mem, GENERATION);
+    return true;
   }
 
   /** Puts it in the broken state: current and future waiters get `BrokenBarrierError` until `reset()`. */

@@ -14,7 +14,8 @@ import { _asyncDispose } from './_globals.js';
 
 const NEXT_TICKET = 0;
 const FIRST_SLOT = 2;
-// A slot: its state word, then the ticket that orders waiters.
+// A slot: its state word, the ticket that orders waiters, and the waiting thread's tag.
+const SLOT = 3;
 const FREE = 0;
 const WAITING = 1;
 const NOTIFIED = 2;
@@ -45,9 +46,9 @@ export class Condition extends SharedObject {
       throw new RangeError(`Cannot create Condition: maxWaiters must be an integer from 1 and up, got ${describe(maxWaiters)}`);
     }
     if (lock !== undefined && !(lock instanceof Lock)) throw new TypeError(`Cannot create Condition: lock must be a Lock or RLock, got ${describe(lock)}`);
-    super(origin ?? { kind: 'new', words: FIRST_SLOT + 2 * maxWaiters });
+    super(origin ?? { kind: 'new', words: FIRST_SLOT + SLOT * maxWaiters });
     this.lock = lock ?? new RLock();
-    this.#slots = this.mem ? (this.mem.length - FIRST_SLOT) / 2 : 0;
+    this.#slots = this.mem ? Math.floor((this.mem.length - FIRST_SLOT) / SLOT) : 0;
   }
 
   protected get typeName(): string {
@@ -96,13 +97,14 @@ export class Condition extends SharedObject {
     throwIfAborted(what, signal);
     let slot = -1;
     for (let i = 0; i < this.#slots; i++) {
-      if (Atomics.compareExchange(mem, FIRST_SLOT + 2 * i, FREE, WAITING) === FREE) {
-        slot = FIRST_SLOT + 2 * i;
+      if (Atomics.compareExchange(mem, FIRST_SLOT + SLOT * i, FREE, WAITING) === FREE) {
+        slot = FIRST_SLOT + SLOT * i;
         break;
       }
     }
     if (slot < 0) throw new RangeError(`${what}: more than ${this.#slots} threads wait on it; create it with { maxWaiters }`);
     Atomics.store(mem, slot + 1, Atomics.add(mem, NEXT_TICKET, 1));
+    Atomics.store(mem, slot + 2, who);
     const depth = this.lock._releaseAll(who);
     const left = deadlineOf(timeout);
     try {
@@ -114,8 +116,9 @@ export class Condition extends SharedObject {
     } finally {
       await this.lock._acquireAt(depth, who);
     }
-    // Under the lock again: a notify that came after we stopped waiting still counts.
-    const notified = Atomics.exchange(mem, slot, FREE) === NOTIFIED;
+    // Under the lock again: a notify that came after we stopped waiting still counts. (The slot is
+    // still ours unless our thread was declared dead meanwhile; then it may be someone else's.)
+    const notified = Atomics.load(mem, slot + 2) === who && Atomics.exchange(mem, slot, FREE) === NOTIFIED;
     if (!notified) throwIfAborted(what, signal);
     return notified;
   }
@@ -160,7 +163,7 @@ export class Condition extends SharedObject {
       let best = -1;
       let bestTicket = 0;
       for (let i = 0; i < this.#slots; i++) {
-        const slot = FIRST_SLOT + 2 * i;
+        const slot = FIRST_SLOT + SLOT * i;
         if (Atomics.load(mem, slot) !== WAITING) continue;
         const ticket = Atomics.load(mem, slot + 1);
         if (best < 0 || ticket - bestTicket < 0) {
@@ -175,16 +178,48 @@ export class Condition extends SharedObject {
   }
 
   _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): unknown {
+    const o = withSignal(args[0], signal);
+    // A proxy passed on (a process handing it to its own thread) forwards as that caller.
+    if (this.remote) {
+      return _asCaller(who, () => (method === 'wait' ? this.wait(o) : method === 'notify' ? this.notify(args[0] as number) : undefined));
+    }
     switch (method) {
-      case 'wait': {
-        const o = withSignal(args[0], signal);
+      case 'wait':
         return this.#wait(who, checkWaitOptions('Cannot wait on Condition', { timeout: o.timeout }).timeout, o.signal);
-      }
       case 'notify':
         return _asCaller(who, () => this.#notify(who, args[0] as number));
       default:
         throw new Error(`Condition has no remote method ${method}`);
     }
+  }
+
+  /** A `wait` ends holding the lock: if its caller died before hearing so, the lock is let go. */
+  _handsOver(method: string): boolean {
+    return method === 'wait';
+  }
+
+  _giveBack(method: string, _value: unknown, who: number): void {
+    if (method === 'wait') this.lock._releaseIfHeldBy(who);
+  }
+
+  /** A wait aborted by its caller's death re-took the lock on its way out: let it go. */
+  _abandoned(method: string, who: number): void {
+    if (method === 'wait') this.lock._releaseIfHeldBy(who);
+  }
+
+  /** The thread `who` died: its waiting slots are freed (a notify must not go to it) and its hold on the lock let go. */
+  _releaseIfHeldBy(who: number): boolean {
+    const mem = this.mem;
+    if (!mem) return false;
+    // A dead thread never comes back to free its slot; a dead process's served wait frees its own.
+    for (let i = 0; who > 0 && i < this.#slots; i++) {
+      const slot = FIRST_SLOT + SLOT * i;
+      if (Atomics.load(mem, slot + 2) === who && Atomics.load(mem, slot) !== FREE) {
+        Atomics.store(mem, slot + 2, 0);
+        Atomics.store(mem, slot, FREE);
+      }
+    }
+    return this.lock._releaseIfHeldBy(who);
   }
 }
 

@@ -4,6 +4,8 @@ import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 
 const FLAG = 0;
+/** Bumped by every set(): a waiter woken by a set() that a clear() followed still returns true, as in Python. */
+const SETS = 1;
 const WORDS = 2;
 
 /**
@@ -32,7 +34,8 @@ export class Event extends SharedObject {
       return;
     }
     Atomics.store(this.mem!, FLAG, 1);
-    notify(this.mem!, FLAG);
+    Atomics.add(this.mem!, SETS, 1);
+    notify(this.mem!, SETS);
   }
 
   /** Clears the flag. */
@@ -62,12 +65,14 @@ export class Event extends SharedObject {
       return set;
     }
     const mem = this.mem!;
+    if (Atomics.load(mem, FLAG) === 1) return true;
+    const sets = Atomics.load(mem, SETS);
     const left = deadlineOf(o.timeout);
-    while (Atomics.load(mem, FLAG) === 0) {
+    while (Atomics.load(mem, FLAG) === 0 && Atomics.load(mem, SETS) === sets) {
       throwIfAborted(what, o.signal);
       const ms = left();
       if (ms === 0) return false;
-      await wait(mem, FLAG, 0, ms, o.signal);
+      await wait(mem, SETS, sets, ms, o.signal);
     }
     return true;
   }

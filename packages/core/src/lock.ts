@@ -78,11 +78,12 @@ async function acquireWord(mem: Int32Array, who: number, what: string, options: 
         Atomics.sub(mem, WAITERS, 1);
       }
     }
-    if (Atomics.compareExchange(mem, OWNER, 0, who) === 0) return true;
+    // An aborted waiter (or a dead caller's served wait) must not take the lock on its way out.
     if (options.signal?.aborted) {
       handOn(mem, false);
       throwIfAborted(what, options.signal);
     }
+    if (Atomics.compareExchange(mem, OWNER, 0, who) === 0) return true;
   }
 }
 
@@ -155,7 +156,7 @@ export class Lock extends SharedObject {
   /** Runs `fn` while holding the lock, and releases it however `fn` ends. */
   async withLock<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
     if (!(await this.acquire(options))) {
-      throw new TimeoutError(`Cannot acquire ${this.constructor.name}: timed out after ${options?.timeout} ms`);
+      throw new TimeoutError(`Cannot acquire ${this.constructor.name}: ${options?.blocking === false ? 'it is held (blocking: false)' : `timed out after ${options?.timeout} ms`}`);
     }
     try {
       return await fn();
@@ -166,7 +167,8 @@ export class Lock extends SharedObject {
 
   /** `await using` support: leaving the scope releases the lock if it is held. */
   async [_asyncDispose](): Promise<void> {
-    if (this.remote ? this.#heldHere > 0 : Atomics.load(this.mem!, OWNER) !== 0) this.release();
+    // Only this thread's hold: had the scope released it early, another holder's is not ours to drop.
+    if (this.remote ? this.#heldHere > 0 : Atomics.load(this.mem!, OWNER) === currentCaller()) this.release();
   }
 
   /** Whether the realm `who` holds it. */
@@ -202,6 +204,15 @@ export class Lock extends SharedObject {
       default:
         throw new Error(`${this.constructor.name} has no remote method ${method}`);
     }
+  }
+
+  /** An `acquire` hands the lock over: if its caller died before hearing so, the lock comes back. */
+  _handsOver(method: string): boolean {
+    return method === 'acquire';
+  }
+
+  _giveBack(method: string, value: unknown, who: number): void {
+    if (method === 'acquire' && value === true) this._releaseIfHeldBy(who);
   }
 }
 

@@ -9,7 +9,7 @@ import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { DEFAULT_RING_BYTES, ITEMS, Ring, SPACE, copyEncoded, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
-import { publishAll } from './publish.js';
+import { addPending, publishAll, type Publisher } from './publish.js';
 
 /** Options of `Pipe()`. */
 export interface PipeOptions {
@@ -33,7 +33,7 @@ function layout(buffer: ArrayBuffer): [number, number] {
  * `recv()` throws `EOFError` once the other end is closed (or its thread or process ended) and
  * everything it sent has been received.
  */
-export class Connection extends SharedObject implements AsyncIterable<unknown> {
+export class Connection extends SharedObject implements AsyncIterable<unknown>, Publisher {
   readonly #side: number;
   readonly #duplex: boolean;
   readonly #in: Ring | undefined;
@@ -94,9 +94,25 @@ export class Connection extends SharedObject implements AsyncIterable<unknown> {
     } else if (out.closed) {
       throw new EOFError(`${this.#what('send')}: the other end is closed`);
     }
-    // The other end's ring is full: keep the message, in order, until there is room.
+    // The other end's ring is full: keep the message, in order, until there is room. It counts as
+    // unpublished, so a task that ends now waits for it to go out before its worker exits.
     this.#backlog.push(copyEncoded(n));
+    addPending(this, this.#backlog.length === 1);
     this.#flushing ??= this.#flush();
+  }
+
+  /** Sends what waits in the backlog as far as there is room; returns how many messages still wait. */
+  publish(): number {
+    const out = this.#out;
+    while (out && this.#backlog.length > 0) {
+      const next = this.#backlog[0]!;
+      const result = out.put(next.length, false, next);
+      if (result === 'full') break;
+      this.#backlog.shift();
+      if (result === 'closed') this.#backlog = [];
+    }
+    if (this.#backlog.length > 0) this.#flushing ??= this.#flush();
+    return this.#backlog.length;
   }
 
   async #flush(): Promise<void> {

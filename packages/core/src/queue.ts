@@ -98,6 +98,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   #tryPut(item: T): 'ok' | 'full' | 'closed' {
     const ring = this.#ring!;
     const outbox = this.#outbox!;
+    if (this.#closing) return 'closed';
     const n = encodeItem(item, 'item');
     ring.checkFits(n);
     // Unbounded queues still bound what one realm holds back: a ring's worth.
@@ -227,7 +228,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   /** Whether it is closed. */
   get closed(): boolean {
     if (!this.#ring) throw this.noSyncOnProxy('closed', 'get() throws QueueClosedError once it is closed and drained');
-    return this.#ring.closed;
+    return this.#closing || this.#ring.closed;
   }
 
   /** Closes it for everyone: `put` throws from now on; `get` drains what is left, then throws `QueueClosedError`. */
@@ -236,8 +237,15 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
       void this.call('close', []).catch(() => {});
       return;
     }
-    this.#ring!.close();
+    // What this thread put before close() still goes in: the queue closes once it is published.
+    this.#closing = true;
+    publishAll();
+    const ring = this.#ring!;
+    this.#outbox!.whenDrained(() => ring.close());
   }
+
+  /** close() was called here (the ring closes once this thread's puts are published). */
+  #closing = false;
 
   /** Yields items until the queue is closed and drained. */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
@@ -257,7 +265,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   }
 
   _giveBack(method: string, value: unknown): void {
-    if (method !== 'get' || !this.#ring) return;
+    if (method !== 'get' || !this.#ring || !Array.isArray(value)) return;
     const [item] = value as [T, number];
     Atomics.add(this.#ring.mem, SLOTS, 1);
     this.#ring.put(encodeItem(item, 'item'), true);

@@ -373,6 +373,14 @@ export class Outbox implements Publisher {
     return this.#end - this.#offset;
   }
 
+  /** Calls `fn` once everything added so far is published (at once when nothing waits). */
+  whenDrained(fn: () => void): void {
+    if (this.length === 0) fn();
+    else this.#drained.push(fn);
+  }
+
+  #drained: (() => void)[] = [];
+
   publish(): number {
     if (this.#count === this.#first) return 0;
     const written = this.ring.publish(this.#bytes, this.#lengths, this.#first, this.#count, this.#offset);
@@ -380,6 +388,11 @@ export class Outbox implements Publisher {
     this.#first += written;
     if (this.#first === this.#count) {
       this.#first = this.#count = this.#offset = this.#end = 0;
+      const drained = this.#drained;
+      if (drained.length > 0) {
+        this.#drained = [];
+        for (const fn of drained) fn();
+      }
       return 0;
     }
     if (!this.#waiting) void this.#waitForRoom();

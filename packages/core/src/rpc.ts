@@ -8,7 +8,8 @@
  * it was waiting in are cancelled, and values handed to it but not yet acknowledged (a `get`
  * whose reply was still in flight) are given back, so nothing is lost.
  */
-import { EOFError, reviveError, serializeError, type SerializedError } from './errors.js';
+import { AbortError, EOFError, reviveError, serializeError, type SerializedError } from './errors.js';
+import { currentCaller } from './runtime.js';
 import type { AbortSignalLike } from './futex.js';
 
 /** The RPC messages, carried inside core's protocol envelope. */
@@ -25,8 +26,10 @@ export interface Servable {
   _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): Promise<unknown> | unknown;
   /** Whether a method hands the caller something (an item) that must come back if the caller dies before it arrives. */
   _handsOver?(method: string): boolean;
-  /** Takes back a value whose delivery to a dead peer was never acknowledged. */
-  _giveBack?(method: string, value: unknown): void;
+  /** A call for a caller that died ended in an error: undo what it may have taken on its way out. */
+  _abandoned?(method: string, who: number): void;
+  /** Takes back a value whose delivery to a dead peer was never acknowledged (`who`: the dead caller). */
+  _giveBack?(method: string, value: unknown, who: number): void;
 }
 
 /** A minimal AbortSignal (core stays free of DOM types; every runtime's listeners look like this). */
@@ -62,8 +65,9 @@ interface Served {
   readonly aborter: Aborter;
   readonly obj: Servable;
   readonly method: string;
+  readonly who: number;
   /** Set once replied with a value that must be acknowledged. */
-  unacked?: unknown;
+  unacked?: { readonly value: unknown };
 }
 
 let tags = 1;
@@ -99,6 +103,8 @@ export class Endpoint {
   /** Calls a method on the peer's object `oid`. Rejects with `closedError` once the peer is gone. */
   call(oid: number, method: string, args: readonly unknown[], signal?: AbortSignalLike): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closed);
+    // An AbortSignal that has already aborted fires no listener added now.
+    if (signal?.aborted) return Promise.reject(new AbortError(`Cannot call ${method}: aborted`, { cause: signal.reason }));
     const cid = this.#nextCid++;
     return new Promise((resolve, reject) => {
       let onAbort: (() => void) | undefined;
@@ -114,7 +120,8 @@ export class Endpoint {
         },
       });
       try {
-        this.send({ t: 'rpc-call', cid, oid, method, args, who: this.localTag() });
+        // The caller's identity, even when this realm forwards a call for another (a proxy passed on).
+        this.send({ t: 'rpc-call', cid, oid, method, args, who: currentCaller() });
       } catch (error) {
         this.#outgoing.get(cid)?.cleanup();
         this.#outgoing.delete(cid);
@@ -155,24 +162,30 @@ export class Endpoint {
       this.send({ t: 'rpc-reply', cid: message.cid, ok: false, error: serializeError(new Error(`threadkit internal error: no shared object ${message.oid}`)) });
       return;
     }
-    const served: Served = { aborter: new Aborter(), obj, method: message.method };
-    this.#served.set(message.cid, served);
     let who = this.#peerTags.get(message.who);
     if (who === undefined) this.#peerTags.set(message.who, (who = nextTag()));
+    const served: Served = { aborter: new Aborter(), obj, method: message.method, who };
+    this.#served.set(message.cid, served);
     try {
       const value = await obj._serve(message.method, message.args, who, served.aborter);
       if (this.#closed) {
-        // The peer died while we worked for it: what we got for it goes back.
-        if (obj._handsOver?.(message.method)) obj._giveBack?.(message.method, value);
+        // The peer died while we worked for it: what we got for it (an item, a lock) goes back.
+        if (obj._handsOver?.(message.method)) obj._giveBack?.(message.method, value, who);
         return;
       }
       const ack = obj._handsOver?.(message.method) === true;
-      if (ack) served.unacked = value;
+      if (ack) served.unacked = { value };
       else this.#served.delete(message.cid);
       this.send({ t: 'rpc-reply', cid: message.cid, ok: true, value, ack });
     } catch (error) {
       this.#served.delete(message.cid);
-      if (!this.#closed) this.send({ t: 'rpc-reply', cid: message.cid, ok: false, error: serializeError(error) });
+      // A served wait that the caller's death aborted may still have taken something back for it
+      // on its way out (a Condition.wait re-takes its lock): give that back too.
+      if (this.#closed) {
+        obj._abandoned?.(message.method, who);
+        return;
+      }
+      this.send({ t: 'rpc-reply', cid: message.cid, ok: false, error: serializeError(error) });
     }
   }
 
@@ -187,7 +200,7 @@ export class Endpoint {
     this.#outgoing.clear();
     for (const served of this.#served.values()) {
       served.aborter.abort(error);
-      if (served.unacked !== undefined) served.obj._giveBack?.(served.method, served.unacked);
+      if (served.unacked) served.obj._giveBack?.(served.method, served.unacked.value, served.who);
     }
     this.#served.clear();
   }

@@ -50,12 +50,16 @@ export class Semaphore extends SharedObject {
     const mem = this.mem!;
     const left = deadlineOf(o.timeout);
     for (;;) {
+      // An aborted waiter (or a dead caller's served wait) must not take a permit on its way out.
+      if (o.signal?.aborted) {
+        this.#handOn(false);
+        throwIfAborted(what, o.signal);
+      }
       const v = Atomics.load(mem, VALUE);
       if (v > 0) {
         if (Atomics.compareExchange(mem, VALUE, v, v - 1) === v) return true;
         continue;
       }
-      throwIfAborted(what, o.signal);
       const ms = left();
       if (!o.blocking || ms === 0) return this.#handOn(false);
       if (spin(mem, VALUE, 0)) continue;
@@ -122,6 +126,15 @@ export class Semaphore extends SharedObject {
     if (method === 'acquire') return this.acquire(withSignal(args[0], signal));
     if (method === 'release') return this.release(args[0] as number);
     throw new Error(`${this.constructor.name} has no remote method ${method}`);
+  }
+
+  /** An `acquire` hands a permit over: if its caller died before hearing so, the permit comes back. */
+  _handsOver(method: string): boolean {
+    return method === 'acquire';
+  }
+
+  _giveBack(method: string, value: unknown): void {
+    if (method === 'acquire' && value === true) this.release();
   }
 }
 
