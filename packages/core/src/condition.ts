@@ -96,15 +96,17 @@ export class Condition extends SharedObject {
     if (!this.lock._heldBy(who)) throw new Error(`${what}: its lock is not held by this thread; acquire it first (await cond.acquire() or cond.withLock(...))`);
     throwIfAborted(what, signal);
     let slot = -1;
+    // A slot is claimed by writing our tag into its owner word, and becomes WAITING last: a thread
+    // terminated half-way leaves a slot its parent can find by the tag and free.
     for (let i = 0; i < this.#slots; i++) {
-      if (Atomics.compareExchange(mem, FIRST_SLOT + SLOT * i, FREE, WAITING) === FREE) {
+      if (Atomics.compareExchange(mem, FIRST_SLOT + SLOT * i + 2, 0, who) === 0) {
         slot = FIRST_SLOT + SLOT * i;
         break;
       }
     }
     if (slot < 0) throw new RangeError(`${what}: more than ${this.#slots} threads wait on it; create it with { maxWaiters }`);
     Atomics.store(mem, slot + 1, Atomics.add(mem, NEXT_TICKET, 1));
-    Atomics.store(mem, slot + 2, who);
+    Atomics.store(mem, slot, WAITING);
     const depth = this.lock._releaseAll(who);
     const left = deadlineOf(timeout);
     try {
@@ -118,7 +120,9 @@ export class Condition extends SharedObject {
     }
     // Under the lock again: a notify that came after we stopped waiting still counts. (The slot is
     // still ours unless our thread was declared dead meanwhile; then it may be someone else's.)
-    const notified = Atomics.load(mem, slot + 2) === who && Atomics.exchange(mem, slot, FREE) === NOTIFIED;
+    const mine = Atomics.load(mem, slot + 2) === who;
+    const notified = mine && Atomics.exchange(mem, slot, FREE) === NOTIFIED;
+    if (mine) Atomics.store(mem, slot + 2, 0);
     if (!notified) throwIfAborted(what, signal);
     return notified;
   }
@@ -214,9 +218,9 @@ export class Condition extends SharedObject {
     // A dead thread never comes back to free its slot; a dead process's served wait frees its own.
     for (let i = 0; who > 0 && i < this.#slots; i++) {
       const slot = FIRST_SLOT + SLOT * i;
-      if (Atomics.load(mem, slot + 2) === who && Atomics.load(mem, slot) !== FREE) {
-        Atomics.store(mem, slot + 2, 0);
+      if (Atomics.load(mem, slot + 2) === who) {
         Atomics.store(mem, slot, FREE);
+        Atomics.store(mem, slot + 2, 0);
       }
     }
     return this.lock._releaseIfHeldBy(who);

@@ -139,6 +139,15 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       await w.terminate();
     });
 
+    t.it('close() right after puts that wait for room: consumers still get every item', async () => {
+      const q = under(() => new Queue<string>({ bytes: 64 * 1024 }));
+      const consumers = [0, 1].map(() => spawn({ target: tasks.countUntilClosed, args: [q] }));
+      for (let i = 0; i < 40; i++) await q.put('x'.repeat(15_000));
+      q.close();
+      const counts = (await Promise.all(consumers.map((c) => c.result()))) as number[];
+      equal(counts[0]! + counts[1]!, 40);
+    });
+
     t.it(`a consumer ${Kind.toLowerCase()} terminated while waiting loses nothing`, async () => {
       const q = under(() => new Queue<number>());
       const waiting = spawn({ target: tasks.take, args: [q, 1] });
@@ -253,6 +262,15 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       b.send('now');
       equal(await later, true);
       equal(await a.recv(), 'now');
+    });
+
+    t.it('messages sent beyond the pipe memory arrive even though the sender has returned', async () => {
+      const [a, b] = under(() => Pipe({ bytes: 1024 }));
+      const sender = spawn({ target: tasks.sendMany, args: [b, 50, 100] });
+      const got: unknown[] = [];
+      for await (const m of a) got.push(m);
+      equal(got.length, 50);
+      equal(await sender.result(), 50);
     });
 
     t.it('a burst larger than the pipe memory arrives whole and in order', async () => {

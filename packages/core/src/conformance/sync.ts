@@ -120,6 +120,40 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       equal(event.isSet(), false);
     });
 
+    t.it('Event: a set() followed at once by clear() still wakes a waiter, as in Python', async () => {
+      const event = under(() => new Event());
+      const w = spawn({ target: tasks.waitEvent, args: [event, 10_000] });
+      await sleepFor(300);
+      event.set();
+      event.clear();
+      equal(await w.result(), true);
+    });
+
+    t.it(`Lock: a ${Kind.toLowerCase()} that dies while waiting for it does not take it`, async () => {
+      const lock = under(() => new Lock());
+      await lock.acquire();
+      const waiter = spawn({ target: tasks.tryAcquire, args: [lock, 60_000] });
+      await sleepFor(300);
+      await waiter.terminate();
+      lock.release();
+      await sleepFor(100);
+      equal(await lock.acquire({ timeout: 5_000 }), true, 'free for the living');
+      lock.release();
+    });
+
+    t.it(`Condition: a waiter whose ${Kind.toLowerCase()} died is skipped by notify, and does not keep the lock`, async () => {
+      const [cond, waiting] = under(() => [new Condition(), new Semaphore(0)] as const);
+      const dead = spawn({ target: tasks.conditionWait, args: [cond, waiting, 60_000] });
+      await waiting.acquire();
+      await dead.terminate();
+      equal(await cond.acquire({ timeout: 5_000 }), true, 'the lock is free');
+      cond.release();
+      const live = spawn({ target: tasks.conditionWait, args: [cond, waiting, 10_000] });
+      await waiting.acquire();
+      await cond.withLock(() => cond.notify(1));
+      equal(await live.result(), true, 'the living waiter was notified');
+    });
+
     t.it('Condition: notify(1) wakes one waiter, notifyAll() the rest; wait() without the lock throws', async () => {
       const [cond, waiting] = under(() => [new Condition(), new Semaphore(0)] as const);
       const a = spawn({ target: tasks.conditionWait, args: [cond, waiting, 10_000] });
