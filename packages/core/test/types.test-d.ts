@@ -41,3 +41,20 @@ Playlist.of([
   // @ts-expect-error: countPrimes takes a number
   { title: 'primes', task: tasks.countPrimes, args: ['1000'] },
 ]);
+
+// Queues and pipes are typed by their items.
+import { Pipe, Queue } from '../src/index.js';
+const q = new Queue<{ id: number }>({ maxsize: 3 });
+void q.put({ id: 1 });
+// @ts-expect-error: a queue of { id: number } takes no string
+void q.put('x');
+const got: Promise<{ id: number }> = q.get();
+void got;
+// @ts-expect-error: get() resolves with the item type
+const wrongItem: Promise<string> = q.get();
+void wrongItem;
+const [end1, end2] = Pipe({ duplex: true });
+end1.send({ any: 'structured-clone value' });
+void end2.recv({ timeout: 10 });
+// @ts-expect-error: duplex is a boolean
+Pipe({ duplex: 'yes' });
