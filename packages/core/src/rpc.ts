@@ -83,11 +83,7 @@ export class Endpoint {
   #peerTags = new Map<number, number>();
   #closed: Error | undefined;
 
-  constructor(
-    private readonly send: (message: RpcMessage) => void,
-    /** This realm's tag, sent with each call so the owner can tell callers apart (RLock ownership). */
-    private readonly localTag: () => number,
-  ) {}
+  constructor(private readonly send: (message: RpcMessage) => void) {}
 
   /** Makes an object callable by the peer; returns its id there. */
   export(obj: Servable): number {

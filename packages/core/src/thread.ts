@@ -15,7 +15,7 @@ import {
 import { explainCloneError, isCloneFailure } from './clone.js';
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
 import { envelope, unwrap, type FailureMessage, type FromWorker, type ResultMessage } from './protocol.js';
-import { _allocateTag, _markDead, getRuntime, realmTag, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
+import { _allocateTag, _markDead, getRuntime, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { marshal, type MarshalContext } from './handle.js';
 import { EOFError } from './errors.js';
@@ -199,7 +199,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     const shared = this.kind === 'thread' && runtime.capabilities.sharedMemory;
     const { tag, counter, dead } = _allocateTag(shared);
     this.#tag = tag;
-    this.#endpoint = new Endpoint((message) => handle.post(envelope(message)), realmTag);
+    this.#endpoint = new Endpoint((message) => handle.post(envelope(message)));
     this.#marshal = { shared, endpoint: this.#endpoint, sent: this.#sent };
     handle.post(envelope({ t: 'init', name: this.name, kind: this.kind, ident: handle.ident, tag, tagCounter: counter, deadTags: dead, cpus: runtime.cpuCount() }));
     this.#starting = true;

@@ -7,7 +7,7 @@ import { explainCloneError, isCloneFailure } from './clone.js';
 import { _now, _setTimeout } from './_globals.js';
 import { envelope, unwrap, type FailureKind, type FromWorker, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
 import type { AnyFunction } from './task.js';
-import { _ExitSignal, _enterWorker, _setCpus, _setCurrentThread, _setRealmTag, realmTag, type WorkerScope } from './runtime.js';
+import { _ExitSignal, _enterWorker, _setCpus, _setCurrentThread, _setRealmTag, type WorkerScope } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { revive } from './handle.js';
 import './primitives.js';
@@ -36,7 +36,7 @@ export function runWorker(scope: WorkerScope): void {
     publishAll();
     scope.post(envelope(message));
   };
-  const endpoint = new Endpoint(post, realmTag);
+  const endpoint = new Endpoint(post);
 
   const end = (code: number): void => {
     if (ended) return;
