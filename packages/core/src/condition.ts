@@ -203,16 +203,16 @@ export class Condition extends SharedObject {
   }
 
   _giveBack(method: string, _value: unknown, who: number): void {
-    if (method === 'wait') this.lock._releaseIfHeldBy(who);
+    if (method === 'wait') this.lock._releaseIfHeldBy(who, false);
   }
 
   /** A wait aborted by its caller's death re-took the lock on its way out: let it go. */
   _abandoned(method: string, who: number): void {
-    if (method === 'wait') this.lock._releaseIfHeldBy(who);
+    if (method === 'wait') this.lock._releaseIfHeldBy(who, false);
   }
 
   /** The thread `who` died: its waiting slots are freed (a notify must not go to it) and its hold on the lock let go. */
-  _releaseIfHeldBy(who: number): boolean {
+  _releaseIfHeldBy(who: number, died = true): boolean {
     const mem = this.mem;
     if (!mem) return false;
     // A dead thread never comes back to free its slot; a dead process's served wait frees its own.
@@ -223,7 +223,7 @@ export class Condition extends SharedObject {
         Atomics.store(mem, slot + 2, 0);
       }
     }
-    return this.lock._releaseIfHeldBy(who);
+    return this.lock._releaseIfHeldBy(who, died);
   }
 }
 

@@ -54,6 +54,7 @@ export function sendable(options: WaitOptions | undefined): Omit<WaitOptions, 's
 const OWNER = 0;
 const WAITERS = 1;
 const COUNT = 2; // RLock: recursion depth
+const DIED = 3; // 1 when the last holder died holding it, until someone takes it
 const WORDS = 4;
 const TRUE = Promise.resolve(true);
 
@@ -120,8 +121,28 @@ export class Lock extends SharedObject {
   /** Takes the lock, waiting as long as `timeout` allows. Resolves true when taken, false on timeout or when `blocking: false` finds it held. */
   acquire(options?: AcquireOptions): Promise<boolean> {
     // The fast path, without an async frame: the lock is free.
-    if (options === undefined && this.mem && Atomics.compareExchange(this.mem, OWNER, 0, currentCaller()) === 0) return TRUE;
+    if (options === undefined && this.mem && Atomics.compareExchange(this.mem, OWNER, 0, currentCaller()) === 0) {
+      this._tookOver();
+      return TRUE;
+    }
     return this.#acquire(options);
+  }
+
+  #ownerDied = false;
+
+  /**
+   * Whether the last `acquire()` through this object took the lock from a holder that had died
+   * holding it (a robust mutex's EOWNERDEAD): what the lock protects may be half-updated. Known
+   * where this realm shares the lock's memory or owns it; a process's proxy always says false.
+   */
+  get ownerDied(): boolean {
+    return this.#ownerDied;
+  }
+
+  /** Called right after this realm took the lock: reads (and clears) the died-holding flag. */
+  protected _tookOver(): void {
+    const mem = this.mem!;
+    this.#ownerDied = Atomics.load(mem, DIED) !== 0 && Atomics.exchange(mem, DIED, 0) === 1;
   }
 
   async #acquire(options: AcquireOptions | undefined): Promise<boolean> {
@@ -132,7 +153,9 @@ export class Lock extends SharedObject {
       if (got) this.#heldHere++;
       return got;
     }
-    return acquireWord(this.mem!, currentCaller(), what, o);
+    const got = await acquireWord(this.mem!, currentCaller(), what, o);
+    if (got) this._tookOver();
+    return got;
   }
 
   /** Releases the lock. Throws if it is not held. */
@@ -188,9 +211,14 @@ export class Lock extends SharedObject {
     await acquireWord(this.mem!, who, `Cannot acquire ${this.constructor.name}`, { timeout: undefined, signal: undefined, blocking: true });
   }
 
-  /** Releases the lock if the realm `who` holds it (that realm died); returns whether it did. */
-  _releaseIfHeldBy(who: number): boolean {
+  /**
+   * Releases the lock if the realm `who` holds it; returns whether it did. `died`: that realm
+   * died holding it (the next taker is told, see {@link ownerDied}); false when it is given back
+   * from a caller that never got to use it.
+   */
+  _releaseIfHeldBy(who: number, died = true): boolean {
     if (!this.mem || Atomics.load(this.mem, OWNER) !== who) return false;
+    if (died) Atomics.store(this.mem, DIED, 1);
     releaseWord(this.mem);
     return true;
   }
@@ -212,7 +240,7 @@ export class Lock extends SharedObject {
   }
 
   _giveBack(method: string, value: unknown, who: number): void {
-    if (method === 'acquire' && value === true) this._releaseIfHeldBy(who);
+    if (method === 'acquire' && value === true) this._releaseIfHeldBy(who, false);
   }
 }
 
@@ -236,7 +264,10 @@ export class RLock extends Lock {
       return true;
     }
     const got = await acquireWord(mem, who, what, o);
-    if (got) Atomics.store(mem, COUNT, 1);
+    if (got) {
+      Atomics.store(mem, COUNT, 1);
+      this._tookOver();
+    }
     return got;
   }
 
@@ -260,9 +291,10 @@ export class RLock extends Lock {
     Atomics.store(this.mem!, COUNT, depth);
   }
 
-  override _releaseIfHeldBy(who: number): boolean {
+  override _releaseIfHeldBy(who: number, died = true): boolean {
     if (!this.mem || Atomics.load(this.mem, OWNER) !== who) return false;
     Atomics.store(this.mem, COUNT, 0);
+    if (died) Atomics.store(this.mem, DIED, 1);
     releaseWord(this.mem);
     return true;
   }

@@ -70,6 +70,10 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       equal(await lock.acquire({ timeout: 30 }), false);
       await w.terminate();
       equal(await lock.acquire({ timeout: 5_000 }), true, 'released when its holder died');
+      equal(lock.ownerDied, true, 'the taker is told its holder died holding it');
+      lock.release();
+      await lock.acquire();
+      equal(lock.ownerDied, false, 'only once');
       lock.release();
     });
 
