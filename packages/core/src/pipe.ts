@@ -103,6 +103,13 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
 
   /** Sends what waits in the backlog as far as there is room; returns how many messages still wait. */
   publish(): number {
+    const left = this.#drain();
+    if (left > 0) this.#flushing ??= this.#flush();
+    return left;
+  }
+
+  /** Moves backlog messages into the other end's ring while they fit; returns how many still wait. */
+  #drain(): number {
     const out = this.#out;
     while (out && this.#backlog.length > 0) {
       const next = this.#backlog[0]!;
@@ -111,25 +118,16 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
       this.#backlog.shift();
       if (result === 'closed') this.#backlog = [];
     }
-    if (this.#backlog.length > 0) this.#flushing ??= this.#flush();
     return this.#backlog.length;
   }
 
+  /** Waits for room as often as it takes to send the whole backlog, then closes the ring if this end was closed meanwhile. */
   async #flush(): Promise<void> {
     const out = this.#out!;
     const mem = out.mem;
-    while (this.#backlog.length > 0) {
+    for (;;) {
       const space = Atomics.load(mem, SPACE);
-      const next = this.#backlog[0]!;
-      const result = out.put(next.length, false, next);
-      if (result === 'ok') {
-        this.#backlog.shift();
-        continue;
-      }
-      if (result === 'closed') {
-        this.#backlog = [];
-        break;
-      }
+      if (this.#drain() === 0) break;
       await waitForRoom(mem, space);
     }
     this.#flushing = undefined;
