@@ -1,0 +1,193 @@
+/**
+ * core's `Runtime` over Deno. A `Thread` is a module Web Worker, Deno's own; a daemon `Thread` is
+ * a `node:worker_threads` Worker, because a Web Worker keeps the program alive and has no `unref`.
+ * A `Process` is a new Deno process (`deno run`), started with `node:child_process` for its IPC
+ * channel and structured-clone ("advanced") serializer, with a real pid and signals.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { Worker as NodeWorker } from 'node:worker_threads';
+import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
+import { Deno, EXIT_KEY, WebWorker, hardwareConcurrency, permissionDenied, type PermissionName } from './host.js';
+
+const entry = new URL('./worker.js', import.meta.url);
+
+// Thread idents: Web Workers have no thread id, and one counter keeps both kinds of thread apart.
+let lastIdent = 0;
+
+/** A clear error for a worker Deno refused to start for lack of a permission; any other error as it is. */
+function explainStart(error: unknown, what: string): unknown {
+  const denied = permissionDenied(error);
+  if (!denied) return error;
+  const e = error as Error;
+  return new Error(`Deno denied ${denied.name} access ${what}: run with ${denied.flag} (${e.message})`, { cause: error });
+}
+
+function spawnWebThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
+  const worker = new WebWorker(entry.href, { type: 'module', name: options.name });
+  let ended = false;
+  // A Web Worker has no exit event: its last message says how it ended (see worker.ts).
+  const end = (code: number | null): void => {
+    if (ended) return;
+    ended = true;
+    worker.terminate();
+    events.exit(code);
+  };
+  worker.addEventListener('message', ({ data }) => {
+    if (ended) return;
+    if (isExitMarker(data)) end(data[EXIT_KEY]);
+    else events.message(data);
+  });
+  worker.addEventListener('messageerror', () => {
+    if (!ended) events.error(new Error(`a message from ${options.name} could not be deserialized`));
+  });
+  worker.addEventListener('error', (event) => {
+    // Unhandled, it would end the whole program. The worker entry reports its own uncaught
+    // errors through core's protocol, so what arrives here is a failure to load the entry.
+    event.preventDefault();
+    if (ended) return;
+    events.error(explainStart(event.error ?? new Error(event.message), `to threadkit's worker entry ${fileURLToPath(entry)}`));
+    end(1);
+  });
+  const stop = (): void => {
+    if (ended) return;
+    ended = true;
+    worker.terminate();
+    queueMicrotask(() => events.exit(null));
+  };
+  return {
+    ident: ++lastIdent,
+    pid: undefined,
+    post: (data, transfer) => worker.postMessage(data, transfer),
+    terminate: stop,
+    kill: stop,
+  };
+}
+
+function spawnDaemonThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
+  let worker: NodeWorker;
+  try {
+    worker = new NodeWorker(entry, { name: options.name });
+  } catch (error) {
+    throw explainStart(error, `to threadkit's worker entry ${fileURLToPath(entry)}`);
+  }
+  worker.on('message', events.message);
+  worker.on('error', events.error);
+  worker.on('exit', (code) => events.exit(code));
+  worker.unref();
+  return {
+    ident: ++lastIdent,
+    pid: undefined,
+    post: (data, transfer) => worker.postMessage(data, transfer as never),
+    terminate: () => void worker.terminate(),
+    kill: () => void worker.terminate(),
+  };
+}
+
+/** How long a process that died without saying goodbye is given for its last messages to arrive. */
+const LAST_MESSAGES_MS = 100;
+
+const isExitMarker = (data: unknown): data is Record<typeof EXIT_KEY, number> => typeof data === 'object' && data !== null && EXIT_KEY in data;
+
+const PERMISSIONS: readonly PermissionName[] = ['read', 'write', 'net', 'env', 'sys', 'run', 'ffi', 'import'];
+
+/**
+ * The permission flags of a child process: every permission this program holds in full, and
+ * read access to the working directory where only that part is granted. Deno does not tell a
+ * program its allow-lists, so other partial grants (`--allow-net=host`) are not passed on.
+ */
+function permissionFlags(): string[] {
+  const flags: string[] = [];
+  for (const name of PERMISSIONS) {
+    if (Deno!.permissions.querySync({ name }).state === 'granted') flags.push(`--allow-${name}`);
+  }
+  if (!flags.includes('--allow-read') && Deno!.permissions.querySync({ name: 'read', path: process.cwd() }).state === 'granted') {
+    flags.push(`--allow-read=${process.cwd()}`);
+  }
+  return flags;
+}
+
+// Daemon processes do not keep the program alive, and must not outlive it either.
+const daemons = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killDaemonsAtExit(child: ChildProcess): void {
+  daemons.add(child);
+  child.once('exit', () => daemons.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of daemons) c.kill('SIGTERM');
+  });
+}
+
+function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
+  let child: ChildProcess;
+  try {
+    // --no-prompt: a permission the child lacks fails with an error naming it, not a prompt racing the parent's.
+    child = spawn(Deno!.execPath(), ['run', '--no-prompt', ...permissionFlags(), fileURLToPath(entry)], {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+  } catch (error) {
+    throw explainStart(error, 'to start a Process, a new Deno process (node:child_process needs --allow-run and --allow-env)');
+  }
+  if (options.daemon) {
+    child.unref();
+    (child.channel as { unref?(): void } | null | undefined)?.unref?.();
+    killDaemonsAtExit(child);
+  }
+  // Deno's ChildProcess never emits 'close' when a message was sent to the child as it exited,
+  // so the end is taken from 'exit', once the child's last message (which says it is exiting)
+  // has arrived; a child that died without one (a signal) gets a moment for what it sent.
+  let exited: { code: number | null; signal: string | null } | undefined;
+  let saidBye = false;
+  let finished = false;
+  const finish = (): void => {
+    if (finished || !exited) return;
+    finished = true;
+    const { code, signal } = exited;
+    events.exit(code ?? (signal ? -((constants.signals as Record<string, number>)[signal] ?? 0) : null));
+  };
+  child.on('message', (data: unknown) => {
+    if (!isExitMarker(data)) return events.message(data);
+    saidBye = true;
+    finish();
+  });
+  child.on('error', events.error);
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+    if (saidBye) finish();
+    else setTimeout(finish, LAST_MESSAGES_MS);
+  });
+  child.on('close', (code, signal) => {
+    exited ??= { code, signal };
+    finish();
+  });
+  return {
+    ident: child.pid,
+    pid: child.pid,
+    post: (data) => {
+      // Deno's IPC serializes later and, on a value it cannot clone, crashes the program ("Missing
+      // promise"): clone it here first, so an uncloneable argument throws at once as on Node.
+      structuredClone(data);
+      // With a callback, a send racing the child's exit reports to it rather than as an 'error' event.
+      child.send(data as never, (error) => void error);
+    },
+    terminate: () => void child.kill('SIGTERM'),
+    kill: () => void child.kill('SIGKILL'),
+  };
+}
+
+/** The Deno runtime. */
+export const denoRuntime: Runtime = {
+  name: 'deno',
+  capabilities: { processes: true, sharedMemory: true },
+  spawn: (options, events) => {
+    if (options.kind === 'process') return spawnProcess(options, events);
+    return options.daemon ? spawnDaemonThread(options, events) : spawnWebThread(options, events);
+  },
+  cpuCount: hardwareConcurrency,
+  reportError: (text) => console.error(text),
+};
