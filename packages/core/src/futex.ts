@@ -64,6 +64,18 @@ function release(): void {
   }
 }
 
+/** Keeps the program alive until the returned function is called (for a wait that nothing else holds it for). */
+export function keepAlive(): () => void {
+  hold();
+  let held = true;
+  return () => {
+    if (held) {
+      held = false;
+      release();
+    }
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Waiters on ordinary memory: only the realm that owns the memory ever waits on it.
 

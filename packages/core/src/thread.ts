@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import { explainCloneError, isCloneFailure } from './clone.js';
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
+import { keepAlive } from './futex.js';
 import { envelope, unwrap, type FailureMessage, type FromWorker, type ResultMessage } from './protocol.js';
 import { _allocateTag, _markDead, getRuntime, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
 import { Endpoint } from './rpc.js';
@@ -328,16 +329,19 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
 
   async #waitDone(ms: number | undefined): Promise<boolean> {
     if (this.#state === 'stopped') return true;
-    if (ms === undefined) {
-      await this.#done;
-      return true;
-    }
+    // A daemon does not keep the program alive, but someone waiting for it does (as in Python).
+    const letGo = this.#daemon ? keepAlive() : undefined;
     let timer: TimerHandle | undefined;
-    const timedOut = new Promise<false>((resolve) => (timer = _setTimeout(() => resolve(false), ms)));
     try {
+      if (ms === undefined) {
+        await this.#done;
+        return true;
+      }
+      const timedOut = new Promise<false>((resolve) => (timer = _setTimeout(() => resolve(false), ms)));
       return await Promise.race([this.#done.then(() => true as const), timedOut]);
     } finally {
       _clearTimeout(timer);
+      letGo?.();
     }
   }
 

@@ -107,6 +107,13 @@ describe('liveness at exit', () => {
       });
     }
 
+    it(`awaiting join() of a daemon ${kind} keeps the program alive until it ends`, () => {
+      const r = runScript(kind, 'daemon', 'say');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/joined true\nmain end\n/);
+      expect(r.stdout).toMatch(/worker says bye/);
+    });
+
     it(`a non-daemon ${kind} keeps the program alive until it ends, then the program exits`, () => {
       const r = runScript(kind, 'normal', 'say');
       expect(r.status).toBe(0);
