@@ -14,6 +14,9 @@ import './primitives.js';
 import { hasPending, publishAll } from './publish.js';
 
 export type { WorkerScope } from './runtime.js';
+/** The protocol's envelope, for adapters that must read a message's kind (e.g. to pick a worker entry by its first task). */
+export { unwrap } from './protocol.js';
+export type { ToWorker, FromWorker } from './protocol.js';
 
 class TaskFailure {
   constructor(

@@ -26,6 +26,7 @@ import {
 import { syncSuite } from './sync.js';
 import { fixturesUrl, sleepFor, tasks } from './helpers.js';
 import { ipcSuite } from './ipc.js';
+import { noSharedMemorySuite, sharedMemoryAvailable } from './memory.js';
 export { checkExactlyOnce } from './ipc.js';
 import type { AnyFunction } from '../task.js';
 import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
@@ -58,6 +59,14 @@ export function conformance(t: TestApi, options: ConformanceOptions = {}): void 
     // Threads run every test on both transports; a process shares no memory, so 'auto' is its only one.
     const transports: readonly Transport[] = kind === 'thread' ? (options.transports ?? ['shared', 'message']) : ['auto'];
     for (const transport of transports) {
+      if (transport === 'shared' && !sharedMemoryAvailable()) {
+        // Cannot apply here: say why, check the fallback, and make sure the message transport runs.
+        noSharedMemorySuite(t, kind);
+        if (transports.includes('message')) continue;
+        syncSuite(t, kind, 'message');
+        ipcSuite(t, kind, 'message');
+        continue;
+      }
       syncSuite(t, kind, transport);
       ipcSuite(t, kind, transport);
     }

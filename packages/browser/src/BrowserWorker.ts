@@ -1,0 +1,95 @@
+/**
+ * The worker side of the browser adapter: builds core's `WorkerScope` over a dedicated
+ * module worker's global scope and hands control to core's worker loop.
+ *
+ * `worker.ts` (the generic entry) calls {@link serveWorker} with no modules and imports task
+ * modules by URL; a task module built as its own worker entry (`@threadkit/browser/vite`)
+ * calls it with that module, already imported.
+ */
+import { useRuntime } from '@threadkit/core';
+import { runWorker } from '@threadkit/core/worker';
+import { BUNDLED_SCHEME, EXIT_KEY, browserRuntime } from './BrowserRuntime.js';
+
+/** The slice of `DedicatedWorkerGlobalScope` used here (this file type-checks against DOM types). */
+interface WorkerGlobal {
+  postMessage(data: unknown): void;
+  close(): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  addEventListener(type: 'error', listener: (event: ErrorEvent) => void): void;
+  addEventListener(type: 'unhandledrejection', listener: (event: PromiseRejectionEvent) => void): void;
+}
+
+/**
+ * Why a module could not be imported, in words that name it: a browser says only "Failed to
+ * fetch dynamically imported module", so ask the server what it answers for the URL; and a
+ * module that does not parse gets a SyntaxError that does not say which module.
+ */
+async function explainImportFailure(url: string, error: unknown): Promise<unknown> {
+  if (error instanceof SyntaxError) {
+    // One the module threw while it ran has the module in its stack: that error is the module's own.
+    if (error.stack?.includes(url)) return error;
+    return new SyntaxError(`${url} does not parse: ${error.message}`, { cause: error });
+  }
+  if (!(error instanceof TypeError)) return error;
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (fetchError) {
+    return new TypeError(`Cannot import ${url}: it could not be fetched (${fetchError instanceof Error ? fetchError.message : String(fetchError)})`, { cause: error });
+  }
+  if (!response.ok) {
+    return new TypeError(`Cannot import ${url}: the server answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`, { cause: error });
+  }
+  const type = response.headers.get('content-type') ?? '';
+  if (!/javascript|ecmascript/i.test(type)) {
+    return new TypeError(
+      `Cannot import ${url}: the server sent ${type || 'no content type'}, not JavaScript (a TypeScript module needs a dev server such as Vite, or a build)`,
+      { cause: error },
+    );
+  }
+  return new TypeError(`Cannot import ${url}: ${error.message}`, { cause: error });
+}
+
+/** Hands this worker to core. `modules` maps a bundled task module's name to its exports. */
+export function serveWorker(modules: Readonly<Record<string, Record<string, unknown>>> = {}): void {
+  useRuntime(browserRuntime); // tasks may start threads of their own
+  const scope = globalThis as unknown as WorkerGlobal;
+
+  const importModule = async (url: string): Promise<Record<string, unknown>> => {
+    const own = modules[url];
+    if (own) return own;
+    if (url.startsWith(BUNDLED_SCHEME)) {
+      throw new Error(
+        `${url.slice(BUNDLED_SCHEME.length)} was built as its own worker entry, so its tasks run only in a worker started for it, and this worker was started for another module; a worker is started for the module of its first task: run this module's tasks in a thread (or playlist) whose first task is one of them`,
+      );
+    }
+    try {
+      return (await import(/* @vite-ignore */ url)) as Record<string, unknown>;
+    } catch (error) {
+      throw await explainImportFailure(url, error);
+    }
+  };
+
+  runWorker({
+    post: (data) => scope.postMessage(data),
+    onMessage: (handler) => scope.addEventListener('message', (event) => handler(event.data)),
+    onUncaught: (handler) => {
+      // Inside the worker the event still carries the error with its stack (the page would get
+      // `error === null`); preventDefault keeps the browser from also reporting it to the page.
+      scope.addEventListener('error', (event) => {
+        event.preventDefault();
+        handler(event.error ?? new Error(event.message));
+      });
+      scope.addEventListener('unhandledrejection', (event) => {
+        event.preventDefault();
+        handler(event.reason);
+      });
+    },
+    importModule,
+    exit: (code) => {
+      // Messages posted before close() are delivered; the parent ends the worker on this one.
+      scope.postMessage({ [EXIT_KEY]: code });
+      scope.close();
+    },
+  });
+}

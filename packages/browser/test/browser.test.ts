@@ -1,0 +1,97 @@
+// What only a browser shows: which memory mode the page is in, how module loading fails,
+// that the page's main thread never blocks, and what a Process is here.
+import { Event, Lock, Process, Queue, Thread, WorkerStartError, browserRuntime, taskModule } from '@threadkit/browser';
+import { describe, expect, inject, it } from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    isolated: boolean;
+  }
+}
+
+const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
+const isolated = inject('isolated');
+
+describe(`the page (${isolated ? 'cross-origin isolated' : 'not isolated'})`, () => {
+  it(isolated ? 'is cross-origin isolated: SharedArrayBuffer exists and threads share memory' : 'is not isolated: SharedArrayBuffer is undefined and everything goes by messages', () => {
+    expect(crossOriginIsolated).toBe(isolated);
+    expect(typeof SharedArrayBuffer).toBe(isolated ? 'function' : 'undefined');
+    expect(browserRuntime.capabilities).toEqual({ processes: false, sharedMemory: isolated });
+    expect(new Queue().sharedMemory).toBe(isolated);
+  });
+
+  it('a thread gets a Queue over shared memory where the page is isolated, else a proxy', async () => {
+    const queue = new Queue();
+    const t = new Thread({ target: tasks.describeQueue, args: [queue] });
+    t.start();
+    expect(await t.result()).toEqual({ shared: isolated, kind: 'thread', isolated });
+  });
+
+  it('a Process is an isolated worker: no pid, and what it is given is reached by messages even where threads share memory', async () => {
+    const queue = new Queue();
+    const p = new Process({ target: tasks.describeQueue, args: [queue] });
+    p.start();
+    expect(p.pid).toBeUndefined();
+    expect(typeof p.ident).toBe('number');
+    expect(await p.result()).toEqual({ shared: false, kind: 'process', isolated });
+    expect(p.exitCode).toBe(0);
+  });
+});
+
+describe('task modules that cannot load', () => {
+  it('a URL that answers 404: WorkerStartError naming the URL and the HTTP status', async () => {
+    const url = new URL('/no/such/tasks.js', location.href).href;
+    const missing = taskModule<{ f(): void }>(url);
+    const t = new Thread({ target: missing.f });
+    t.start();
+    const error = await t.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerStartError);
+    expect((error as Error).message).toMatch(/Cannot start f on Thread-\d+: its module failed to load: TypeError: Cannot import http:\/\/[^ ]+\/no\/such\/tasks\.js: the server answered HTTP 404/);
+    expect(t.exitCode).toBe(1);
+  });
+
+  it('a module that does not parse: WorkerStartError naming the URL and the SyntaxError', async () => {
+    const bad = taskModule<{ unfinished(): void }>(new URL('/unparsable.js', location.href));
+    const t = new Thread({ target: bad.unfinished });
+    t.start();
+    const error = await t.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerStartError);
+    expect((error as Error).message).toMatch(/its module failed to load: SyntaxError: http:\/\/[^ ]+\/unparsable\.js does not parse: /);
+  });
+});
+
+describe("the page's main thread", () => {
+  it('may not block: Atomics.wait throws here', () => {
+    // Isolated: the main thread of a page may not wait. Not isolated: there is no shared memory to wait on.
+    const memory = isolated ? new SharedArrayBuffer(4) : new ArrayBuffer(4);
+    expect(() => Atomics.wait(new Int32Array(memory), 0, 0, 1)).toThrow(TypeError);
+  });
+
+  it('keeps running while it waits for a Lock a worker holds: its timers fire all along', async () => {
+    const [lock, held] = [new Lock(), new Event()];
+    const holder = new Thread({ target: tasks.holdLockFor, args: [lock, held, 400] });
+    holder.start();
+    expect(await held.wait({ timeout: 10_000 })).toBe(true);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    expect(await lock.acquire({ timeout: 10_000 })).toBe(true);
+    const waited = performance.now() - started;
+    clearInterval(timer);
+    lock.release();
+    await holder.join();
+    expect(waited).toBeGreaterThan(200);
+    // A blocked main thread would fire none (or one late tick); a free one fires about waited / 10.
+    expect(ticks).toBeGreaterThan(waited / 10 / 4);
+  });
+
+  it('stays responsive while two threads compute', async () => {
+    const workers = [0, 1].map(() => new Thread({ target: tasks.spin, args: [300] }));
+    for (const w of workers) w.start();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    await Promise.all(workers.map((w) => w.join()));
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(5);
+  });
+});
