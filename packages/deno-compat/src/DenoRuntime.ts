@@ -21,9 +21,11 @@ let lastIdent = 0;
 function explainStart(error: unknown, what: string): unknown {
   const denied = permissionDenied(error);
   if (!denied) return error;
-  const e = error as Error;
-  return new Error(`Deno denied ${denied.name} access ${what}: run with ${denied.flag} (${e.message})`, { cause: error });
+  const target = denied.what ? ` to ${denied.what}` : '';
+  return new Error(`Deno denied ${denied.name} access${target}, ${what}: run with ${denied.flag}`, { cause: error });
 }
+
+const ENTRY = `which a thread needs to load threadkit's worker entry (${fileURLToPath(entry)}) and the modules it imports`;
 
 function spawnWebThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   const worker = new WebWorker(entry.href, { type: 'module', name: options.name });
@@ -48,7 +50,7 @@ function spawnWebThread(options: SpawnOptions, events: WorkerEvents): WorkerHand
     // errors through core's protocol, so what arrives here is a failure to load the entry.
     event.preventDefault();
     if (ended) return;
-    events.error(explainStart(event.error ?? new Error(event.message), `to threadkit's worker entry ${fileURLToPath(entry)}`));
+    events.error(explainStart(event.error ?? new Error(event.message), ENTRY));
     end(1);
   });
   const stop = (): void => {
@@ -71,10 +73,10 @@ function spawnDaemonThread(options: SpawnOptions, events: WorkerEvents): WorkerH
   try {
     worker = new NodeWorker(entry, { name: options.name });
   } catch (error) {
-    throw explainStart(error, `to threadkit's worker entry ${fileURLToPath(entry)}`);
+    throw explainStart(error, ENTRY);
   }
   worker.on('message', events.message);
-  worker.on('error', events.error);
+  worker.on('error', (error) => events.error(explainStart(error, ENTRY)));
   worker.on('exit', (code) => events.exit(code));
   worker.unref();
   return {
@@ -106,6 +108,9 @@ function permissionFlags(): string[] {
   if (!flags.includes('--allow-read') && Deno!.permissions.querySync({ name: 'read', path: process.cwd() }).state === 'granted') {
     flags.push(`--allow-read=${process.cwd()}`);
   }
+  // Given no permission flag at all, Deno's node:child_process runs `deno run` with -A. Denying
+  // FFI, which this program does not hold in full, changes nothing under --no-prompt.
+  if (flags.length === 0) flags.push('--deny-ffi');
   return flags;
 }
 
@@ -131,7 +136,7 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
       serialization: 'advanced',
     });
   } catch (error) {
-    throw explainStart(error, 'to start a Process, a new Deno process (node:child_process needs --allow-run and --allow-env)');
+    throw explainStart(error, 'which a Process needs: it is a new Deno process, started by node:child_process, which needs --allow-run and --allow-env');
   }
   if (options.daemon) {
     child.unref();
@@ -169,6 +174,8 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
     ident: child.pid,
     pid: child.pid,
     post: (data) => {
+      // A child that failed to spawn has no channel; its 'error' and 'close' events report it.
+      if (typeof child.send !== 'function') return;
       // Deno's IPC serializes later and, on a value it cannot clone, crashes the program ("Missing
       // promise"): clone it here first, so an uncloneable argument throws at once as on Node.
       structuredClone(data);

@@ -49,10 +49,10 @@ export function hardwareConcurrency(): number {
 }
 
 /** Deno's permission errors read `Requires read access to "/x", run again with the --allow-read flag`. */
-export function permissionDenied(error: unknown): { name: PermissionName; flag: string } | undefined {
+export function permissionDenied(error: unknown): { name: PermissionName; flag: string; what: string | undefined } | undefined {
   const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
-  const match = /Requires (\w+) access.*?(--allow-[\w-]+)/.exec(message);
-  return match ? { name: match[1] as PermissionName, flag: match[2]! } : undefined;
+  const match = /Requires (\w+) access(?: to "([^"]+)")?.*?(--allow-[\w-]+)/.exec(message);
+  return match ? { name: match[1] as PermissionName, what: match[2], flag: match[3]! } : undefined;
 }
 
 /** The marker a Web Worker posts last, with its exit code: Web Workers have no exit event of their own. */

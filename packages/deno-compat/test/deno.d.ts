@@ -6,3 +6,18 @@ declare namespace Deno {
   function execPath(): string;
   const args: string[];
 }
+declare namespace Deno {
+  const pid: number;
+}
+declare namespace Deno {
+  function realPathSync(path: string): string;
+}
+declare namespace Deno {
+  class Command {
+    constructor(
+      command: string,
+      options: { args: string[]; cwd?: string; stdin?: 'null' | 'inherit'; stdout?: 'piped' | 'inherit'; stderr?: 'piped' | 'inherit'; signal?: AbortSignal },
+    );
+    output(): Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }>;
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * What is Deno's own: TypeScript task modules loaded natively, Process as a real OS process,
+ * liveness at exit (Web Workers keep Deno alive and have no unref), and permissions.
+ */
+import { spawn } from 'node:child_process';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { Process, TaskError, Thread, taskModule } from '@threadkit/deno';
+import { deepEqual, equal, match, ok } from '@threadkit/core/conformance';
+import { withLimit } from './_test_api.ts';
+
+const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+
+function test(name: string, fn: () => Promise<void> | void): void {
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn: () => withLimit(fn, name) });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, ms = 5_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    if (!alive(pid)) return true;
+  }
+  return !alive(pid);
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Runs `deno run <flags> <script> <args>` in this package's directory, killed after `timeoutMs`.
+ * Deno.Command, not node:child_process: the latter runs `deno run` with -A when given no permission flag.
+ */
+async function deno(flags: string[], script: string, args: string[], timeoutMs = 20_000): Promise<Run> {
+  const started = performance.now();
+  // A program that hangs (a worker keeping it alive) fails here instead of stalling the run.
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ['run', '--no-prompt', ...flags, fixture(script), ...args],
+    cwd: packageDir,
+    stdin: 'null',
+    stdout: 'piped',
+    stderr: 'piped',
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const { code, stdout, stderr } = await command.output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr), ms: performance.now() - started };
+}
+
+const ALL = ['--allow-read', '--allow-run', '--allow-env'];
+const liveness = (...args: string[]) => deno(ALL, 'liveness.ts', args);
+const kinds = [
+  { label: 'Thread (Web Worker)', make: Thread, daemon: false },
+  { label: 'daemon Thread (node:worker_threads)', make: Thread, daemon: true },
+  { label: 'Process', make: Process, daemon: false },
+] as const;
+
+// ── TypeScript task modules ───────────────────────────────────────────────────────────────
+
+for (const { label, make, daemon } of kinds) {
+  test(`${label} runs a .ts task module, loaded by Deno itself`, async () => {
+    const w = new make({ target: tasks.typed, args: [{ id: 7 }], daemon });
+    w.start();
+    deepEqual(await w.result(), { id: 7, seen: true });
+    equal(w.exitCode, 0);
+  });
+
+  test(`${label}: an error thrown in a .ts module keeps its class, code and a stack into the .ts file`, async () => {
+    const w = new make({ target: tasks.fail, args: ['x'], daemon });
+    w.start();
+    const error = (await w.result().catch((e: unknown) => e)) as TaskError;
+    ok(error instanceof TaskError, `a TaskError, got ${String(error)}`);
+    equal(error.remoteName, 'MyErr');
+    equal((error.cause as { code?: string }).code, 'E_MINE');
+    match(error.remoteStack, /at fail .*tasks\.ts:\d+/);
+    equal(w.exitCode, 1);
+  });
+}
+
+// ── Threads share this process; a Process is an OS process of its own ─────────────────────
+
+for (const daemon of [false, true]) {
+  test(`a ${daemon ? 'daemon ' : ''}Thread runs in this OS process and has an ident of its own`, async () => {
+    const a = new Thread({ target: tasks.whoami, args: [], daemon });
+    const b = new Thread({ target: tasks.whoami, args: [], daemon });
+    a.start();
+    b.start();
+    deepEqual(await a.result(), { pid: Deno.pid });
+    deepEqual(await b.result(), { pid: Deno.pid });
+    ok(typeof a.ident === 'number' && typeof b.ident === 'number' && a.ident !== b.ident, `idents ${a.ident}, ${b.ident}`);
+  });
+}
+
+test('a Process has a pid of its own, alive while it runs, gone after', async () => {
+  const p = new Process({ target: tasks.whoami, args: [] });
+  p.start();
+  ok(typeof p.pid === 'number' && p.pid !== Deno.pid, `pid ${p.pid}`);
+  equal(p.ident, p.pid);
+  ok(alive(p.pid!), 'alive while it runs');
+  deepEqual(await p.result(), { pid: p.pid });
+  ok(await gone(p.pid!), 'gone after it ended');
+});
+
+test('Process.kill() sends SIGKILL: exitCode -9', async () => {
+  const p = new Process({ target: tasks.forever, args: [] });
+  p.start();
+  await p.kill();
+  equal(p.exitCode, -9);
+  ok(!alive(p.pid!), 'gone');
+});
+
+test('a signal from outside shows as a negative exit code, and the pending result rejects', async () => {
+  const p = new Process({ target: tasks.forever, args: [] });
+  p.start();
+  const result = p.result().catch((e: unknown) => e as Error);
+  await new Promise((r) => setTimeout(r, 500));
+  process.kill(p.pid!, 'SIGINT');
+  match((await result).message, /exited with code -2 while running forever/);
+  equal(p.exitCode, -2);
+});
+
+test('a process whose parent was killed exits instead of living on as an orphan', async () => {
+  const parent = spawn(Deno.execPath(), ['run', ...ALL, fixture('liveness.ts'), 'process', 'normal', 'forever'], { cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => parent.stdout!.once('data', (d: Uint8Array) => resolve(new TextDecoder().decode(d))));
+  const pid = Number(/started (\d+)/.exec(line)?.[1]);
+  ok(alive(pid), `child ${pid} alive`);
+  parent.kill('SIGKILL');
+  ok(await gone(pid), 'the orphan exited');
+});
+
+// ── Liveness at exit ──────────────────────────────────────────────────────────────────────
+
+for (const kind of ['thread', 'process']) {
+  test(`a daemon ${kind} running forever does not keep the program alive`, async () => {
+    const r = await liveness(kind, 'daemon', 'forever');
+    equal(r.code, 0, r.stderr);
+    match(r.stdout, /main end/);
+    if (kind === 'process') ok(await gone(Number(/started (\d+)/.exec(r.stdout)?.[1])), 'the daemon process was ended');
+  });
+
+  for (const transport of kind === 'thread' ? ['auto', 'message'] : ['auto']) {
+    for (const what of ['queue', 'queue-timeout']) {
+      test(`a daemon ${kind} waiting on a Queue${what === 'queue-timeout' ? ' with a 60 s timeout' : ''} (${transport} transport) does not keep the program alive`, async () => {
+        const r = await liveness(kind, 'daemon', what, transport);
+        equal(r.code, 0, r.stderr);
+        match(r.stdout, /main end/);
+        ok(r.ms < 15_000, `ended after ${Math.round(r.ms)} ms`);
+        if (kind === 'process') ok(await gone(Number(/started (\d+)/.exec(r.stdout)?.[1])), 'the daemon process was ended');
+      });
+    }
+
+    test(`the main module waiting on a Queue (${transport} transport) stays alive until a daemon ${kind} puts`, async () => {
+      const r = await liveness(kind, 'daemon', 'wait', transport);
+      equal(r.code, 0, r.stderr);
+      match(r.stdout, /got put by the worker\nmain end\n/);
+    });
+  }
+
+  test(`a non-daemon ${kind} keeps the program alive until it ends, then the program exits`, async () => {
+    const r = await liveness(kind, 'normal', 'say');
+    equal(r.code, 0, r.stderr);
+    match(r.stdout, /main end\n(.*\n)*worker says bye\n/);
+  });
+
+  test(`an unobserved failure in a ${kind} is printed once to stderr with its remote stack`, async () => {
+    const r = await liveness(kind, 'normal', 'fail');
+    equal(r.code, 0, r.stderr);
+    equal((r.stderr.match(/Exception in (Thread|Process)-1:/g) ?? []).length, 1, r.stderr);
+    match(r.stderr, /MyErr: unobserved failure/);
+    match(r.stderr, /at fail .*tasks\.ts:\d+/);
+  });
+}
+
+// ── Permissions ───────────────────────────────────────────────────────────────────────────
+
+const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+const coreDist = fileURLToPath(new URL('../node_modules/@threadkit/core/dist/', import.meta.url));
+const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+// What a thread needs to read: threadkit's own modules (Deno reports their real paths), and the task module.
+const threadkitFiles = [dist, Deno.realPathSync(coreDist)].join(',');
+const permissions = (flags: string[], ...args: string[]) => deno(flags, 'permissions.ts', args);
+
+for (const kind of ['thread', 'daemon']) {
+  test(`a ${kind} whose task module is outside the granted read access fails with WorkerStartError naming --allow-read`, async () => {
+    const r = await permissions([`--allow-read=${threadkitFiles},${fixtures}tasks.ts`], kind, 'outside');
+    match(r.stdout, /^WorkerStartError: Cannot start add on Thread-1: its module failed to load: NotCapable: Deno denied read access to the task module .*outside\/tasks\.ts: run with --allow-read \(or --allow-read=.*outside\/\)/m);
+    const inside = await permissions([`--allow-read=${threadkitFiles},${fixtures}tasks.ts`], kind, 'inside');
+    match(inside.stdout, /^result 3$/m, inside.stderr);
+  });
+
+  test(`a ${kind} without read access to threadkit's worker entry fails with WorkerStartError naming --allow-read`, async () => {
+    const r = await permissions([], kind, 'inside');
+    match(r.stdout, /^WorkerStartError: Cannot start Thread-1: (the worker failed before it was ready: )?Deno denied read access to .*, which a thread needs to load threadkit's worker entry \(.*worker\.js\) and the modules it imports: run with --allow-read$/m);
+    equal(r.code, 0, r.stderr);
+  });
+}
+
+test('a Process without --allow-run and --allow-env fails with WorkerStartError naming the permission', async () => {
+  const r = await permissions(['--allow-read'], 'process', 'inside');
+  match(r.stdout, /^WorkerStartError: Cannot start Process-1: Deno denied (env|run) access, which a Process needs: it is a new Deno process, started by node:child_process, which needs --allow-run and --allow-env: run with --allow-(env|run)$/m);
+});
+
+test('a Process gets the permissions its program holds in full, and no more', async () => {
+  // This test run holds read, run and env in full, and nothing else.
+  const p = new Process({ target: tasks.permissions, args: [] });
+  p.start();
+  // 'prompt' is how Deno reports a permission not granted, even under --no-prompt.
+  deepEqual(await p.result(), { read: 'granted', write: 'prompt', net: 'prompt', env: 'granted', run: 'granted', ffi: 'prompt', sys: 'prompt' });
+});
+
+test('a Process gets read access to the working directory when that is what was granted; a task module outside it fails naming --allow-read', async () => {
+  const r = await permissions([`--allow-read=${packageDir}`, '--allow-run', '--allow-env'], 'process', 'inside');
+  match(r.stdout, /^result 3$/m, r.stderr);
+  const outside = await permissions([`--allow-read=${threadkitFiles},${fixtures}`, '--allow-run', '--allow-env'], 'process', 'inside');
+  match(outside.stdout, /^WorkerStartError: .*Deno denied read access to the task module .*fixtures\/tasks\.ts: run with --allow-read .*a Process is a new Deno process/m);
+});
