@@ -37,6 +37,7 @@ export function browserConfig(isolated: boolean) {
     test: {
       name: isolated ? 'chromium, cross-origin isolated' : 'chromium, not isolated',
       include: ['test/**/*.test.ts'],
+      exclude: ['test/**/*.node.test.ts', '**/node_modules/**'],
       provide: { isolated },
       testTimeout: 30_000,
       hookTimeout: 30_000,
