@@ -169,6 +169,12 @@ for (const kind of ['thread', 'process']) {
     });
   }
 
+  test(`awaiting join() of a daemon ${kind} keeps the program alive until it ends`, async () => {
+    const r = await liveness(kind, 'daemon', 'say');
+    equal(r.code, 0, r.stderr);
+    match(r.stdout, /worker says bye\n(.*\n)*joined true\nmain end\n/);
+  });
+
   test(`a non-daemon ${kind} keeps the program alive until it ends, then the program exits`, async () => {
     const r = await liveness(kind, 'normal', 'say');
     equal(r.code, 0, r.stderr);
