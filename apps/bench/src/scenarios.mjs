@@ -44,7 +44,7 @@ export const scenarios = [
         unit: 'msgs/s',
         better: 'higher',
         baseline: 'MessagePort',
-        params: { payload: 'small', producers: 1, consumers: 1, n: 40_000 },
+        params: { payload: 'small', producers: 1, consumers: 1, n: 400_000 },
       },
       {
         id: '4x4',

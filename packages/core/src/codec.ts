@@ -374,13 +374,22 @@ export class Encoder {
    * `scratch[0, length)`, and {@link copyTo} copies it.
    */
   encodeToScratch(value: unknown, root = 'value'): number {
+    return this.encodeAfter(value, root, 0);
+  }
+
+  /**
+   * Encodes `value` after the first `start` bytes of the scratch buffer, which it keeps (a batch
+   * of payloads built in place, without a copy); returns where the payload ends. On an error the
+   * first `start` bytes are kept and the error is thrown.
+   */
+  encodeAfter(value: unknown, root: string, start: number): number {
     if (this.busy) throw new Error('threadkit codec: Encoder.encode() was called again while it was encoding (from a getter or a marshal method); use another Encoder');
     this.busy = true;
-    this.begin();
+    this.begin(start);
     try {
       this.write(value);
     } catch (error) {
-      this.pos = 0;
+      this.pos = start;
       throw this.explain(error, root);
     } finally {
       this.finish();
@@ -427,8 +436,8 @@ export class Encoder {
 
   // -- per message ----------------------------------------------------------
 
-  private begin(): void {
-    this.pos = 0;
+  private begin(start: number): void {
+    this.pos = start;
     this.epoch++;
     this.shapesInMessage = 0;
     this.count = 0;
@@ -437,7 +446,7 @@ export class Encoder {
       this.root = new ShapeNode();
       this.nodes = 0;
     }
-    if (this.buf.length > KEEP_SCRATCH) this.resize(this.initialSize);
+    if (start === 0 && this.buf.length > KEEP_SCRATCH) this.resize(this.initialSize);
     // Someone added an enumerable property to Object.prototype: for-in would see it, so use Object.keys.
     this.polluted = false;
     for (const _ in ObjectProto) {

@@ -6,7 +6,7 @@ import { EOFError, TimeoutError } from './errors.js';
 import { deadlineOf, type AbortSignalLike } from './futex.js';
 import type { MarshalContext } from './handle.js';
 import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
-import { DEFAULT_RING_BYTES, ITEMS, Ring, SPACE, copyEncoded, encodeItem, waitForItems, waitForRoom } from './ring.js';
+import { CLOSED_EMPTY, DEFAULT_RING_BYTES, EMPTY, ITEMS, Ring, SPACE, copyEncoded, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
 import { addPending, publishAll, type Publisher } from './publish.js';
@@ -144,7 +144,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
     if (inRing && options === undefined && !this.#closed) {
       try {
         const got = inRing.get();
-        if (typeof got === 'object') return Promise.resolve(got.value);
+        if (got !== EMPTY && got !== CLOSED_EMPTY) return Promise.resolve(got);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -165,8 +165,8 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
     for (;;) {
       const items = Atomics.load(mem, ITEMS);
       const got = inRing!.get();
-      if (typeof got === 'object') return got.value;
-      if (got === 'closed') throw new EOFError(`${what}: the other end is closed and everything it sent has been received`);
+      if (got === CLOSED_EMPTY) throw new EOFError(`${what}: the other end is closed and everything it sent has been received`);
+      if (got !== EMPTY) return got;
       throwIfAborted(what, o.signal);
       const ms = left();
       if (ms === 0) throw new TimeoutError(`${what}: nothing arrived within ${o.timeout} ms`);

@@ -5,7 +5,7 @@
 import { QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
 import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
-import { ALL_DONE, COUNT, DEFAULT_RING_BYTES, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
+import { ALL_DONE, CLOSED_EMPTY, COUNT, DEFAULT_RING_BYTES, EMPTY, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { publishAll } from './publish.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
@@ -99,8 +99,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
     const ring = this.#ring!;
     const outbox = this.#outbox!;
     if (this.#closing) return 'closed';
-    const n = encodeItem(item, 'item');
-    ring.checkFits(n);
+    const n = outbox.encode(item, 'item');
     // Unbounded queues still bound what one realm holds back: a ring's worth.
     if (outbox.bytes > ring.capacity) return 'full';
     const result = ring.reserve(this instanceof JoinableQueue);
@@ -151,7 +150,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
       try {
         publishAll();
         const got = ring.get(true);
-        if (typeof got === 'object') return Promise.resolve(got.value as T);
+        if (got !== EMPTY && got !== CLOSED_EMPTY) return Promise.resolve(got as T);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -174,8 +173,8 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
       publishAll();
       const items = Atomics.load(mem, ITEMS);
       const got = ring!.get(true);
-      if (typeof got === 'object') return got.value as T;
-      if (got === 'closed') throw new QueueClosedError(`${what}: it is closed and empty`);
+      if (got === CLOSED_EMPTY) throw new QueueClosedError(`${what}: it is closed and empty`);
+      if (got !== EMPTY) return got as T;
       throwIfAborted(what, o.signal);
       const ms = left();
       if (options?.block === false || ms === 0) {
@@ -201,8 +200,8 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
     if (this.remote) throw this.noSyncOnProxy('getNowait', 'use await queue.get({ block: false })');
     publishAll();
     const got = this.#ring!.get(true);
-    if (typeof got === 'object') return got.value as T;
-    if (got === 'closed') throw new QueueClosedError(`Cannot get from ${this.constructor.name}: it is closed and empty`);
+    if (got === CLOSED_EMPTY) throw new QueueClosedError(`Cannot get from ${this.constructor.name}: it is closed and empty`);
+    if (got !== EMPTY) return got as T;
     throw new QueueEmptyError(`Cannot get from ${this.constructor.name}: it is empty`);
   }
 
@@ -267,7 +266,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   _giveBack(method: string, value: unknown): void {
     if (method !== 'get' || !this.#ring || !Array.isArray(value)) return;
     const [item] = value as [T, number];
-    Atomics.add(this.#ring.mem, SLOTS, 1);
+    if (Atomics.load(this.#ring.mem, MAXSIZE) > 0) Atomics.add(this.#ring.mem, SLOTS, 1);
     this.#ring.put(encodeItem(item, 'item'), true);
   }
 

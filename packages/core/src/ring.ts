@@ -41,7 +41,7 @@ export const GET_WAITERS = 49;
 export const SPACE = 64;
 export const PUT_WAITERS = 65;
 // Line 5, the queue's counts:
-/** Queue: items not yet got (a bounded queue counts them from put, an unbounded one from publishing). */
+/** A bounded Queue: items not yet got, counted from put (an unbounded one goes by COUNT). */
 export const SLOTS = 80;
 /** JoinableQueue: items put and not yet marked done. */
 export const UNFINISHED = 81;
@@ -57,6 +57,11 @@ export const DEFAULT_RING_BYTES = 256 * 1024 + 64;
 const encoder = new Encoder({ context: { inRing: true } });
 const decoder = new Decoder({ context: { inRing: true } });
 
+/** Items up to this size are copied out of the ring and decoded outside its lock. */
+const COPY_OUT = 1024;
+/** Where they are copied (one per realm: a realm runs one get at a time). */
+let copyOut = new Uint8Array(COPY_OUT);
+
 /** A copy of the item last encoded, to keep while it waits for room. */
 export function copyEncoded(n: number): Uint8Array {
   return encoder.scratch.slice(0, n);
@@ -65,19 +70,32 @@ export function copyEncoded(n: number): Uint8Array {
 /** Encodes an item for a ring; returns its byte length. The bytes stay in the realm's encoder until the next encode. */
 export function encodeItem(value: unknown, root: string): number {
   const n = encoder.encodeToScratch(value, root);
-  if (encoder.takeShared().length > 0) {
-    throw new DataCloneError(
-      `Cannot send ${root}: it holds shared memory (a Queue, Lock, Event or Pipe end, or a SharedArrayBuffer), which cannot travel through a queue or pipe; pass it to the thread or process in args instead`,
-      root,
-    );
-  }
+  if (encoder.takeShared().length > 0) throw holdsShared(root);
   return n;
+}
+
+function holdsShared(root: string): DataCloneError {
+  return new DataCloneError(
+    `Cannot send ${root}: it holds shared memory (a Queue, Lock, Event or Pipe end, or a SharedArrayBuffer), which cannot travel through a queue or pipe; pass it to the thread or process in args instead`,
+    root,
+  );
 }
 
 // Entries are `[length: 4 bytes][4 bytes unused][payload]` at 8-aligned offsets, so binary
 // payloads sit 8-aligned in memory: copying them out of shared memory is several times faster.
 const align8 = (n: number): number => (n + 7) & ~7;
 const ENTRY = 8;
+
+/** Copies `src[from, to)` to `dst` at `at`: a loop for a few bytes (cheaper than a subarray), else one copy. */
+function copyRun(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: number): void {
+  if (to - from <= 64) for (let i = from; i < to; i++) dst[at++] = src[i]!;
+  else dst.set(src.subarray(from, to), at);
+}
+
+/** What {@link Ring.get} returns when no item waits (values are never symbols: the codec refuses them). */
+export const EMPTY: unique symbol = Symbol('empty');
+/** What {@link Ring.get} returns when the ring is closed and drained. */
+export const CLOSED_EMPTY: unique symbol = Symbol('closed');
 
 /** How a put went. */
 export type PutResult = 'ok' | 'full' | 'closed';
@@ -144,38 +162,48 @@ export class Ring {
   }
 
   /**
-   * Writes packed payloads under one lock, as many as fit, ignoring maxsize and closing (they
-   * were reserved before): item i is `lengths[i]` bytes of `bytes`, one after another from
-   * `offset`, for items `from` to `to`. Returns how many it wrote.
+   * Writes whole entries, already in the ring's layout, under one lock: as many as fit, ignoring
+   * maxsize and closing (they were reserved before). The entries are `src[from, to)`, with
+   * `srcWords` a 32-bit view of the same memory for their length words. Each contiguous run is one
+   * copy. Returns how many entries it wrote; {@link consumed} says how many bytes of `src` they took.
    */
-  publish(bytes: Uint8Array, lengths: Int32Array, from: number, to: number, offset: number): number {
+  publish(src: Uint8Array, srcWords: Int32Array, from: number, to: number): number {
     const mem = this.#mem;
     const ring = this.#bytes;
     let written = 0;
+    let at = from;
     lockSync(mem, PUT_LOCK, PUT_SLEEPERS);
     try {
       const c = this.#cursor();
-      for (let i = from, at = offset; i < to; i++) {
-        const n = lengths[i]!;
-        const pos = this.#place(c, ENTRY + align8(n));
+      // The run being gathered: src[runFrom, at) goes to ring[runTo...).
+      let runFrom = at;
+      let runTo = -1;
+      while (at < to) {
+        const need = ENTRY + align8(srcWords[at >> 2]!);
+        const pos = this.#place(c, need);
         if (pos < 0) break;
-        this.#words[pos >> 2] = n;
-        const dst = pos + ENTRY;
-        if (n <= 64) for (let j = 0; j < n; j++) ring[dst + j] = bytes[at + j]!;
-        else ring.set(bytes.subarray(at, at + n), dst);
-        at += n;
+        if (pos !== runTo + (at - runFrom)) {
+          if (runTo >= 0) copyRun(ring, runTo, src, runFrom, at);
+          runFrom = at;
+          runTo = pos;
+        }
+        at += need;
         written++;
       }
+      if (runTo >= 0) copyRun(ring, runTo, src, runFrom, at);
       if (written > 0) {
-        if (this.#maxsize === 0) Atomics.add(mem, SLOTS, written);
         this.#commit(c, written);
       }
     } finally {
       unlockSync(mem, PUT_LOCK, PUT_SLEEPERS);
     }
+    this.consumed = at - from;
     if (written > 0 && Atomics.load(mem, GET_WAITERS) > 0) notify(mem, ITEMS, written);
     return written;
   }
+
+  /** The bytes of `src` that the last {@link publish} took. */
+  consumed = 0;
 
   // A producer's view, taken under PUT_LOCK: its own TAIL, and HEAD and USED as the consumers
   // last left them (they only free memory, so an older view only sees less room).
@@ -251,13 +279,17 @@ export class Ring {
     return 'ok';
   }
 
-  /** Takes the first item, or returns `empty`/`closed` (closed only once drained). `releaseSlot`: a Queue's get frees a reserved slot. */
-  get(releaseSlot = false): { value: unknown } | 'empty' | 'closed' {
+  /**
+   * Takes the first item, or returns {@link EMPTY} or {@link CLOSED_EMPTY} (closed and drained).
+   * `releaseSlot`: a bounded Queue's get frees the slot its put reserved.
+   */
+  get(releaseSlot = false): unknown {
     const mem = this.#mem;
     let value: unknown;
+    let taken = -1;
     lockSync(mem, GET_LOCK, GET_SLEEPERS);
     try {
-      if (Atomics.load(mem, COUNT) === 0) return Atomics.load(mem, CLOSED) !== 0 ? 'closed' : 'empty';
+      if (Atomics.load(mem, COUNT) === 0) return Atomics.load(mem, CLOSED) !== 0 ? CLOSED_EMPTY : EMPTY;
       const cap = this.#capacity;
       let head = mem[HEAD]!;
       let freed = 0;
@@ -267,21 +299,33 @@ export class Ring {
       }
       const n = this.#words[head >> 2]!;
       const need = ENTRY + align8(n);
+      const at = head + ENTRY;
       try {
-        value = decoder.decodeRange(this.#bytes, head + ENTRY, head + ENTRY + n);
+        // A small item is copied out and decoded after the lock is released: the lock is held for
+        // a copy rather than a decode, so consumers wait for each other far less. A large one is
+        // decoded in place (one copy instead of two).
+        if (n <= COPY_OUT) {
+          let out = copyOut;
+          if (out.length < n) out = copyOut = new Uint8Array(Math.max(n, 2 * out.length));
+          const src = this.#bytes;
+          for (let i = 0; i < n; i++) out[i] = src[at + i]!;
+          taken = n;
+        } else {
+          value = decoder.decodeRange(this.#bytes, at, at + n);
+        }
       } finally {
         // HEAD before USED: a producer reads them the other way round.
         Atomics.store(mem, HEAD, head + need);
         Atomics.sub(mem, USED, freed + need);
         Atomics.sub(mem, COUNT, 1);
-        if (releaseSlot) Atomics.sub(mem, SLOTS, 1);
+        if (releaseSlot && this.#maxsize > 0) Atomics.sub(mem, SLOTS, 1);
         Atomics.add(mem, SPACE, 1);
       }
     } finally {
       unlockSync(mem, GET_LOCK, GET_SLEEPERS);
     }
     if (Atomics.load(mem, PUT_WAITERS) > 0) notify(mem, SPACE, 1);
-    return { value };
+    return taken >= 0 ? decoder.decodeRange(copyOut, 0, taken) : value;
   }
 
   /** Whether an item is waiting. */
@@ -289,9 +333,9 @@ export class Ring {
     return Atomics.load(this.#mem, COUNT);
   }
 
-  /** A Queue's items: put and not yet got, published or not. */
+  /** A Queue's items not yet got: a bounded queue counts them from put (published or not), an unbounded one from publishing. */
   get slots(): number {
-    return Atomics.load(this.#mem, SLOTS);
+    return Atomics.load(this.#mem, this.#maxsize > 0 ? SLOTS : COUNT);
   }
 
   /** Closes the ring: puts fail from now on; gets drain what is left; every waiter wakes. */
@@ -312,14 +356,15 @@ export class Ring {
 
 /**
  * A realm's items for one ring, put but not yet published (see publish.ts). Items wait here in
- * order; when the ring has no room left they wait for room, still in order.
+ * order, encoded in place by the outbox's own encoder in the ring's entry layout, so an item is
+ * copied once more only when published, a contiguous run at a time. When the ring has no room
+ * left they wait for room, still in order.
  */
 export class Outbox implements Publisher {
-  // Payloads packed one after another (no allocation per item), and their lengths.
-  #bytes = new Uint8Array(4096);
-  #lengths = new Int32Array(64);
-  /** Items [first, count) wait; their bytes are [offset, end). */
-  #first = 0;
+  readonly #encoder = new Encoder({ context: { inRing: true } });
+  /** A 32-bit view of the encoder's buffer (for the length words), remade when the buffer grows. */
+  #words: Int32Array = new Int32Array(0);
+  /** Entries waiting, in bytes [offset, end) of the encoder's buffer (8-aligned). */
   #count = 0;
   #offset = 0;
   #end = 0;
@@ -327,45 +372,42 @@ export class Outbox implements Publisher {
 
   constructor(private readonly ring: Ring) {}
 
-  /** Adds the item last encoded (`n` bytes). */
-  add(n: number): void {
-    if (this.#end + n > this.#bytes.length) this.#grow(n);
-    if (this.#count === this.#lengths.length) {
-      if (this.#first > 0) {
-        this.#lengths.copyWithin(0, this.#first, this.#count);
-        this.#count -= this.#first;
-        this.#first = 0;
-      } else {
-        const lengths = new Int32Array(this.#lengths.length * 2);
-        lengths.set(this.#lengths);
-        this.#lengths = lengths;
-      }
+  /**
+   * Encodes `item` as the next entry, not yet added: returns its payload length. Throws
+   * (leaving the outbox as it was) when it cannot be encoded or can never fit in the ring.
+   */
+  encode(item: unknown, root: string): number {
+    // Published entries leave dead bytes in front: drop them once they outweigh the live ones.
+    if (this.#offset >= 4096 && this.#offset >= this.#end - this.#offset) {
+      this.#encoder.scratch.copyWithin(0, this.#offset, this.#end);
+      this.#end -= this.#offset;
+      this.#offset = 0;
     }
-    encoder.copyTo(this.#bytes, this.#end);
-    this.#end += n;
-    this.#lengths[this.#count++] = n;
-    addPending(this, this.#count - this.#first === 1);
-    // A big batch goes out at once: no need to hold much memory twice.
-    if (this.#count - this.#first >= 256 || this.#end - this.#offset >= this.ring.capacity >> 2) this.publish();
+    const at = this.#end + ENTRY;
+    const encoder = this.#encoder;
+    const n = encoder.encodeAfter(item, root, at) - at;
+    if (encoder.takeShared().length > 0) throw holdsShared(root);
+    this.ring.checkFits(n);
+    return n;
   }
 
-  #grow(n: number): void {
-    // Drop what was published, then make room.
-    const live = this.#end - this.#offset;
-    if (live + n <= this.#bytes.length) {
-      this.#bytes.copyWithin(0, this.#offset, this.#end);
-    } else {
-      const bytes = new Uint8Array(2 * (live + n));
-      bytes.set(this.#bytes.subarray(this.#offset, this.#end));
-      this.#bytes = bytes;
-    }
-    this.#end -= this.#offset;
-    this.#offset = 0;
+  /** Adds the entry last encoded (`n` bytes). */
+  add(n: number): void {
+    const buf = this.#encoder.scratch;
+    let words = this.#words;
+    if (words.buffer !== buf.buffer) words = this.#words = new Int32Array(buf.buffer, 0, buf.length >> 2);
+    const at = this.#end;
+    words[at >> 2] = n;
+    this.#end = at + ENTRY + align8(n);
+    this.#count++;
+    addPending(this, this.#count === 1);
+    // A big batch goes out at once: no need to hold much memory twice.
+    if (this.#count >= 256 || this.#end - this.#offset >= this.ring.capacity >> 2) this.publish();
   }
 
   /** Items waiting. */
   get length(): number {
-    return this.#count - this.#first;
+    return this.#count;
   }
 
   /** Bytes waiting. */
@@ -375,19 +417,20 @@ export class Outbox implements Publisher {
 
   /** Calls `fn` once everything added so far is published (at once when nothing waits). */
   whenDrained(fn: () => void): void {
-    if (this.length === 0) fn();
+    if (this.#count === 0) fn();
     else this.#drained.push(fn);
   }
 
   #drained: (() => void)[] = [];
 
   publish(): number {
-    if (this.#count === this.#first) return 0;
-    const written = this.ring.publish(this.#bytes, this.#lengths, this.#first, this.#count, this.#offset);
-    for (let i = this.#first; i < this.#first + written; i++) this.#offset += this.#lengths[i]!;
-    this.#first += written;
-    if (this.#first === this.#count) {
-      this.#first = this.#count = this.#offset = this.#end = 0;
+    if (this.#count === 0) return 0;
+    const ring = this.ring;
+    const written = ring.publish(this.#encoder.scratch, this.#words, this.#offset, this.#end);
+    this.#offset += ring.consumed;
+    this.#count -= written;
+    if (this.#count === 0) {
+      this.#offset = this.#end = 0;
       const drained = this.#drained;
       if (drained.length > 0) {
         this.#drained = [];
@@ -396,7 +439,7 @@ export class Outbox implements Publisher {
       return 0;
     }
     if (!this.#waiting) void this.#waitForRoom();
-    return this.#count - this.#first;
+    return this.#count;
   }
 
   /** The ring is full of bytes: wait for consumers to make room, then publish the rest. */
@@ -404,10 +447,10 @@ export class Outbox implements Publisher {
     this.#waiting = true;
     const mem = this.ring.mem;
     try {
-      while (this.length > 0) {
+      while (this.#count > 0) {
         const space = Atomics.load(mem, SPACE);
         publishAll();
-        if (this.length === 0) break;
+        if (this.#count === 0) break;
         await waitForRoom(mem, space);
       }
     } finally {
