@@ -74,6 +74,25 @@ if (parentPort) {
     exit: (code) => process.exit(code),
   };
 } else if (web) {
+  // A Web Worker that ends itself (`Deno.exit(n)`, `process.exit(n)`, `close()`) gives its parent
+  // no event at all: it says goodbye first, with its exit code, as `scope.exit` does.
+  const bye = (code: number): void => web.postMessage({ [EXIT_KEY]: code });
+  const deno = (globalThis as unknown as { Deno: { exit(code?: number): never } }).Deno;
+  const denoExit = deno.exit.bind(deno);
+  deno.exit = (code = 0) => {
+    bye(code);
+    return denoExit(code);
+  };
+  const processExit = process.exit.bind(process);
+  process.exit = (code?: number | string | null) => {
+    bye(Number(code ?? process.exitCode ?? 0));
+    return processExit(code);
+  };
+  const close = web.close.bind(web);
+  web.close = () => {
+    bye(0);
+    close();
+  };
   scope = {
     post: (data) => web.postMessage(data),
     onMessage: (handler) => web.addEventListener('message', (event) => handler(event.data)),
@@ -81,8 +100,8 @@ if (parentPort) {
     importModule,
     // Web Workers have no exit code: the last message carries it (postMessage keeps order).
     exit: (code) => {
-      web.postMessage({ [EXIT_KEY]: code });
-      web.close();
+      bye(code);
+      close();
     },
   };
 } else {

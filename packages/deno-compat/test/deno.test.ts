@@ -90,6 +90,28 @@ for (const { label, make, daemon } of kinds) {
   });
 }
 
+// ── A worker that ends itself ─────────────────────────────────────────────────────────────
+
+for (const { label, make, daemon } of kinds) {
+  for (const how of ['denoExit', 'processExit'] as const) {
+    test(`${label}: ${how === 'denoExit' ? 'Deno.exit(3)' : 'process.exit(3)'} in a task ends it with exitCode 3; the task rejects`, async () => {
+      const w = new make({ target: tasks[how], args: [3], daemon });
+      w.start();
+      const error = (await w.result().catch((e: unknown) => e)) as Error;
+      match(error.message, new RegExp(`exited with code 3 while running ${how}`));
+      equal(w.exitCode, 3);
+    });
+  }
+}
+
+test('a Web Worker thread that close()s itself mid-task ends; the task rejects', async () => {
+  const w = new Thread({ target: tasks.closeSelf, args: [] });
+  w.start();
+  const error = (await w.result().catch((e: unknown) => e)) as Error;
+  match(error.message, /exited with code 0 while running closeSelf/);
+  equal(w.isAlive(), false);
+});
+
 // ── Threads share this process; a Process is an OS process of its own ─────────────────────
 
 for (const daemon of [false, true]) {
