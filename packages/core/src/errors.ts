@@ -112,6 +112,11 @@ export class BrokenBarrierError extends ThreadkitError {
   override readonly code = 'ERR_BROKEN_BARRIER';
 }
 
+/** A task was given to a `Pool` after `close()` or `terminate()`, or was still pending when `terminate()` stopped the pool. */
+export class PoolClosedError extends ThreadkitError {
+  override readonly code = 'ERR_POOL_CLOSED';
+}
+
 /** An operation was aborted through its `AbortSignal`. */
 export class AbortError extends ThreadkitError {
   override readonly code = 'ERR_ABORTED';
@@ -250,5 +255,6 @@ const ownErrors: Record<string, { prototype: object }> = {
   QueueEmptyError,
   QueueClosedError,
   BrokenBarrierError,
+  PoolClosedError,
   AbortError,
 };

@@ -7,6 +7,8 @@ export { Thread, Process, BaseThread, setExcepthook, activeChildren } from './th
 export type { ThreadOptions, Invocation, ExceptHook } from './thread.js';
 export { taskModule, isTaskRef } from './task.js';
 export type { TaskRef, TaskModule, Target, TargetFunction, AnyFunction, ModuleSpecifier } from './task.js';
+export { Pool, taskSignal } from './pool.js';
+export type { PoolOptions, ApplyOptions, ApplyRest, MapOptions, MapProgress, ImapOptions, PoolStats, Percentiles } from './pool.js';
 export { Playlist } from './playlist.js';
 export type { PlaylistEntry, PlayMode, PlayOptions, PlaylistEvent, PlaylistReport, TimelineEntry } from './playlist.js';
 export { renderTimeline, displayWidth } from './timeline.js';
@@ -31,6 +33,7 @@ export {
   QueueEmptyError,
   QueueClosedError,
   BrokenBarrierError,
+  PoolClosedError,
   AbortError,
   serializeError,
   deserializeError,

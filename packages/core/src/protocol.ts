@@ -39,7 +39,50 @@ export interface InitMessage {
   readonly cpus: number;
 }
 
-export type ToWorker = InitMessage | RunMessage | CloseMessage | RpcMessage;
+/**
+ * Parent → worker, once, to a `Pool`'s worker: it runs pool tasks one at a time, in order. `control`
+ * (shared memory only) is the worker's control block, see pool-worker.ts.
+ */
+export interface PoolMessage {
+  readonly t: 'pool';
+  readonly control: Int32Array | undefined;
+}
+
+/** How a pool task calls its function: `apply` once with `args`; `map` once per item; `starmap` once per item, spread. */
+export type TaskMode = typeof MODE_APPLY | typeof MODE_MAP | typeof MODE_STARMAP;
+export const MODE_APPLY = 0;
+export const MODE_MAP = 1;
+export const MODE_STARMAP = 2;
+/** Added to `MODE_MAP` on the wire: the chunk's items are all numbers and travel as one `Float64Array`. */
+export const MODE_NUMBERS = 4;
+
+/**
+ * Parent → pool worker: tasks to run, in order, in one message. `targets` defines the targets
+ * first used here (`[index, spec, index, spec, ...]`). The tasks are flat: `[id, target index,
+ * mode, payload, ...]`, the payload being the args (`apply`) or the chunk of items (`map`,
+ * `starmap`); they come encoded by core's codec in `bytes` (with the SharedArrayBuffers they
+ * refer to in `shared`), or, when the codec cannot take them, as `tasks` for structured clone.
+ */
+export interface TasksMessage {
+  readonly t: 'tasks';
+  readonly targets: readonly (number | TargetSpec)[] | undefined;
+  readonly tasks?: readonly unknown[];
+  readonly bytes?: Uint8Array;
+  readonly shared?: readonly SharedArrayBuffer[];
+}
+
+/** Why a pool task was cancelled. */
+export type CancelReason = 'abort' | 'timeout';
+
+/** Parent → pool worker: stop these tasks: skip them if not started, abort the running one's `taskSignal()`. */
+export interface CancelMessage {
+  readonly t: 'cancel';
+  readonly id: number;
+  readonly reason: CancelReason;
+  readonly message: string;
+}
+
+export type ToWorker = InitMessage | RunMessage | CloseMessage | PoolMessage | TasksMessage | CancelMessage | RpcMessage;
 
 /** Worker → parent: the worker loop is running. */
 export interface ReadyMessage {
@@ -82,7 +125,35 @@ export interface ExitMessage {
   readonly code: number;
 }
 
-export type FromWorker = ReadyMessage | ResultMessage | FailureMessage | UncaughtMessage | ExitMessage | RpcMessage;
+/**
+ * How a pool task ended: returned, failed (the value is a {@link PoolFailure}), skipped because
+ * it was cancelled before it started, or returned a chunk's results that are all numbers, as one `Float64Array`.
+ */
+export type DoneStatus = typeof DONE_OK | typeof DONE_FAILED | typeof DONE_SKIPPED | typeof DONE_NUMBERS;
+export const DONE_OK = 0;
+export const DONE_FAILED = 1;
+export const DONE_SKIPPED = 2;
+export const DONE_NUMBERS = 3;
+
+/** A pool task's failure, as {@link FailureMessage} carries it. */
+export interface PoolFailure {
+  readonly kind: FailureKind;
+  readonly error: SerializedError;
+  readonly exports?: readonly string[];
+}
+
+/**
+ * Worker → parent: pool tasks ended, in the order they were sent. Flat: `[id, status, value,
+ * started, ended, ...]` (see {@link DoneStatus}); `started`/`ended` are wall-clock ms inside the
+ * worker. Encoded by core's codec in `bytes`, or, when the codec cannot take a value, as `r`.
+ */
+export interface DoneMessage {
+  readonly t: 'done';
+  readonly r?: readonly unknown[];
+  readonly bytes?: Uint8Array;
+}
+
+export type FromWorker = ReadyMessage | ResultMessage | FailureMessage | UncaughtMessage | ExitMessage | DoneMessage | RpcMessage;
 
 /** Marks threadkit's messages so a worker can share its port with user messages. */
 export const PROTOCOL_KEY = '__threadkit__' as const;
@@ -97,4 +168,16 @@ export function envelope<M>(message: M): Envelope<M> {
 export function unwrap<M>(data: unknown): M | undefined {
   if (typeof data === 'object' && data !== null && PROTOCOL_KEY in data) return (data as Envelope<M>)[PROTOCOL_KEY];
   return undefined;
+}
+
+/**
+ * The first task a message asks a worker to run, for an adapter that picks a worker entry by
+ * it: the target of a `run` message, or the first target a pool's `tasks` message defines;
+ * `null` when the message names no task (`init`, `close`, ...).
+ */
+export function firstTarget(data: unknown): TargetSpec | null {
+  const message = unwrap<ToWorker>(data);
+  if (message?.t === 'run') return message.target;
+  if (message?.t === 'tasks' && message.targets && message.targets.length > 1) return message.targets[1] as TargetSpec;
+  return null;
 }

@@ -15,7 +15,7 @@ import {
 import { explainCloneError, isCloneFailure } from './clone.js';
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
 import { keepAlive } from './futex.js';
-import { envelope, unwrap, type FailureMessage, type FromWorker, type ResultMessage } from './protocol.js';
+import { envelope, unwrap, type FailureMessage, type FromWorker, type PoolFailure, type ResultMessage } from './protocol.js';
 import { _allocateTag, _markDead, getRuntime, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { marshal, type MarshalContext } from './handle.js';
@@ -387,23 +387,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   }
 
   #failureError(message: FailureMessage, pending: Pending): Error {
-    const remote = deserializeError(message.error);
-    const task = pending.name;
-    switch (message.kind) {
-      case 'not-found':
-        return new TaskNotFoundError(pending.module ?? 'the task module', task, message.exports ?? []);
-      case 'load':
-        return new WorkerStartError(
-          `Cannot start ${task} on ${this.name}: its module failed to load: ${remote.name}: ${remote.message}`,
-          { cause: remote },
-        );
-      case 'clone': {
-        const revived = reviveError(message.error);
-        return revived instanceof DataCloneError ? revived : new DataCloneError(remote.message, 'result', { cause: remote });
-      }
-      default:
-        return new TaskError(remote, this.name);
-    }
+    return failureError(message, pending.name, pending.module, this.name);
   }
 
   #exitError(task: string): Error {
@@ -488,6 +472,23 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
         report(this, error);
       }, 0);
     }
+  }
+}
+
+/** The error a task's failure stands for, as its caller sees it: `task` ran on the worker `workerName`. */
+export function failureError(failure: PoolFailure, task: string, module: string | undefined, workerName: string): Error {
+  const remote = deserializeError(failure.error);
+  switch (failure.kind) {
+    case 'not-found':
+      return new TaskNotFoundError(module ?? 'the task module', task, failure.exports ?? []);
+    case 'load':
+      return new WorkerStartError(`Cannot start ${task} on ${workerName}: its module failed to load: ${remote.name}: ${remote.message}`, { cause: remote });
+    case 'clone': {
+      const revived = reviveError(failure.error);
+      return revived instanceof DataCloneError ? revived : new DataCloneError(remote.message, 'result', { cause: remote });
+    }
+    default:
+      return new TaskError(remote, workerName);
   }
 }
 

@@ -5,17 +5,20 @@
 import { serializeError, type SerializedError } from './errors.js';
 import { explainCloneError, isCloneFailure } from './clone.js';
 import { _now, _setTimeout } from './_globals.js';
-import { envelope, unwrap, type FailureKind, type FromWorker, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
+import { envelope, unwrap, type FailureKind, type FromWorker, type PoolFailure, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
 import type { AnyFunction } from './task.js';
 import { _ExitSignal, _enterWorker, _setCpus, _setCurrentThread, _setRealmTag, type WorkerScope } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { revive } from './handle.js';
 import './primitives.js';
 import { hasPending, publishAll } from './publish.js';
+import { PoolRunner, _setRunner } from './pool-worker.js';
 
 export type { WorkerScope } from './runtime.js';
 /** The protocol's envelope, for adapters that must read a message's kind (e.g. to pick a worker entry by its first task). */
 export { unwrap } from './protocol.js';
+/** The first task a message asks for (a Thread's `run`, or a Pool's first target), for adapters that pick a worker entry by it. */
+export { firstTarget } from './protocol.js';
 export type { ToWorker, FromWorker } from './protocol.js';
 
 class TaskFailure {
@@ -26,6 +29,19 @@ class TaskFailure {
   ) {}
 }
 
+/** How a task failed, as the protocol carries it. */
+function describeFailure(error: unknown, target: TargetSpec): PoolFailure {
+  const failure = error instanceof TaskFailure ? error : new TaskFailure(target.kind === 'source' && error instanceof ReferenceError && /is not defined/.test(error.message) ? 'source' : 'threw', error);
+  let serialized: SerializedError = serializeError(failure.error);
+  if (failure.kind === 'source') {
+    serialized = {
+      ...serialized,
+      message: `${serialized.message}: inline target \`${target.name}\` is sent to the worker as source text, so it cannot use variables from the scope it was written in; pass them in args, or export the function from a task module and use taskModule()`,
+    };
+  }
+  return { kind: failure.kind, error: serialized, ...(failure.exports ? { exports: failure.exports } : {}) };
+}
+
 /** Hands control of this worker to core: run tasks the parent sends until it says close. */
 export function runWorker(scope: WorkerScope): void {
   const modules = new Map<string, Promise<Record<string, unknown>>>();
@@ -33,6 +49,8 @@ export function runWorker(scope: WorkerScope): void {
   let running = 0;
   let closing = false;
   let ended = false;
+  /** Set when the parent makes this a pool worker. */
+  let runner: PoolRunner | undefined;
 
   // Whatever a task put is published before anyone hears how it ended.
   const post = (message: FromWorker): void => {
@@ -57,12 +75,15 @@ export function runWorker(scope: WorkerScope): void {
 
   _enterWorker(scope, (code) => {
     if (ended) return;
+    // A pool worker's finished tasks are reported before it goes.
+    runner?.flush();
     post({ t: 'exit', code });
     end(code);
   });
 
   scope.onUncaught((error) => {
     if (ended || error instanceof _ExitSignal) return;
+    runner?.flush();
     post({ t: 'uncaught', error: serializeError(error) });
     end(1);
   });
@@ -110,23 +131,7 @@ export function runWorker(scope: WorkerScope): void {
       value = await fn(...args);
     } catch (error) {
       if (error instanceof _ExitSignal) return;
-      const failure = error instanceof TaskFailure ? error : new TaskFailure(message.target.kind === 'source' && error instanceof ReferenceError && /is not defined/.test(error.message) ? 'source' : 'threw', error);
-      let serialized: SerializedError = serializeError(failure.error);
-      if (failure.kind === 'source') {
-        serialized = {
-          ...serialized,
-          message: `${serialized.message}: inline target \`${message.target.name}\` is sent to the worker as source text, so it cannot use variables from the scope it was written in; pass them in args, or export the function from a task module and use taskModule()`,
-        };
-      }
-      post({
-        t: 'failure',
-        id: message.id,
-        kind: failure.kind,
-        error: serialized,
-        ...(failure.exports ? { exports: failure.exports } : {}),
-        started,
-        ended: _now(),
-      });
+      post({ t: 'failure', id: message.id, ...describeFailure(error, message.target), started, ended: _now() });
       return;
     }
     const done = _now();
@@ -158,13 +163,37 @@ export function runWorker(scope: WorkerScope): void {
       running++;
       void run(message).finally(() => {
         running--;
-        if (closing && running === 0) end(0);
+        if (closing && running === 0 && !runner?.busy) end(0);
       });
+    } else if (message.t === 'tasks') {
+      (runner ??= makeRunner(undefined)).receive(message);
+    } else if (message.t === 'cancel') {
+      runner?.cancel(message.id, message.reason, message.message);
+    } else if (message.t === 'pool') {
+      runner ??= makeRunner(message.control);
     } else if (message.t === 'close') {
       closing = true;
-      if (running === 0) end(0);
+      if (running === 0 && !runner?.busy) end(0);
     }
   });
+
+  const makeRunner = (control: Int32Array | undefined): PoolRunner => {
+    const made = new PoolRunner(
+      {
+        resolve,
+        revive: (value) => revive(value, endpoint),
+        failure: describeFailure,
+        post,
+        idle: () => {
+          if (closing && running === 0) end(0);
+        },
+        isExit: (error) => error instanceof _ExitSignal,
+      },
+      control,
+    );
+    _setRunner(made);
+    return made;
+  };
 
   post({ t: 'ready' });
 }

@@ -26,6 +26,7 @@ import {
 import { syncSuite } from './sync.js';
 import { fixturesUrl, sleepFor, tasks } from './helpers.js';
 import { ipcSuite } from './ipc.js';
+import { poolSuite } from './pool.js';
 import { noSharedMemorySuite, sharedMemoryAvailable } from './memory.js';
 export { checkExactlyOnce } from './ipc.js';
 import type { AnyFunction } from '../task.js';
@@ -55,6 +56,7 @@ export function conformance(t: TestApi, options: ConformanceOptions = {}): void 
   const kinds = options.kinds ?? ['thread', 'process'];
   for (const kind of kinds) lifecycle(t, kind);
   for (const kind of kinds) playlist(t, kind);
+  for (const kind of kinds) poolSuite(t, kind);
   for (const kind of kinds) {
     // Threads run every test on both transports; a process shares no memory, so 'auto' is its only one.
     const transports: readonly Transport[] = kind === 'thread' ? (options.transports ?? ['shared', 'message']) : ['auto'];

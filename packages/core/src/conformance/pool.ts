@@ -1,0 +1,441 @@
+/**
+ * The conformance suite's Pool section: Python's `multiprocessing.Pool` on each worker kind:
+ * results, chunking and streaming, failures and dead workers, cancellation and time limits,
+ * worker recycling, back-pressure, ending, statistics, and bad input.
+ */
+import {
+  AbortError,
+  DataCloneError,
+  Event,
+  Pool,
+  PoolClosedError,
+  QueueFullError,
+  TaskError,
+  TaskNotFoundError,
+  TimeoutError,
+  WorkerExitError,
+  getRuntime,
+  taskModule,
+  taskSignal,
+  type PoolOptions,
+  type WorkerKind,
+} from '../index.js';
+import { kindName, sleepFor } from './helpers.js';
+import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
+import type { TestApi } from './index.js';
+
+type PoolFixtures = typeof import('./fixtures/pool-tasks.js');
+
+/** The Pool section's task module. */
+export const poolTasks = taskModule<PoolFixtures>(new URL('./fixtures/pool-tasks.js', import.meta.url));
+const tasks = poolTasks;
+
+/** Waits until `check()` holds, polling; fails after `ms`. */
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleepFor(10);
+  }
+}
+
+/** Registers the Pool tests for one worker kind. */
+export function poolSuite(t: TestApi, kind: WorkerKind): void {
+  const Kind = kindName(kind);
+  /** Runs `fn` with a new pool of this kind, and terminates the pool after, however `fn` ends. */
+  const withPool = async (options: PoolOptions, fn: (pool: Pool) => Promise<void>): Promise<void> => {
+    const pool = new Pool({ kind, ...options });
+    try {
+      await fn(pool);
+    } finally {
+      await pool.terminate();
+    }
+  };
+  // Where a thread shares memory with its parent, a CPU-bound task sees its abort without yielding.
+  const sharesMemory = (): boolean => kind === 'thread' && getRuntime().capabilities.sharedMemory;
+
+  t.describe(kind === 'process' ? 'Pool of processes' : 'Pool of threads', () => {
+    t.it('apply runs a task in a worker and resolves with its value; args may be left out; inline functions run too', async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        equal(pool.size, 2);
+        equal(pool.kind, kind);
+        equal(await pool.apply(tasks.add, [2, 3]), 5);
+        equal(await pool.apply(tasks.noArgs), 'no args');
+        equal(await pool.apply((a: number, b: number) => a * b, [6, 7]), 42);
+        const who = await pool.apply(tasks.ident);
+        ok(typeof who === 'number', `a worker ident, got ${who}`);
+      });
+    });
+
+    t.it('many tasks at once all settle with their own results, spread over the workers', async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => pool.apply(tasks.add, [i, 1])));
+        deepEqual(results, Array.from({ length: 2000 }, (_, i) => i + 1));
+        const stats = pool.stats();
+        equal(stats.submitted, 2000);
+        equal(stats.completed, 2000);
+        equal(stats.workers, 2);
+      });
+    });
+
+    t.it('map keeps the order of its items, chunked automatically or by chunksize; starmap spreads each item', async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        const items = Array.from({ length: 1000 }, (_, i) => i);
+        deepEqual(await pool.map(tasks.square, items), items.map((x) => x * x));
+        deepEqual(await pool.map(tasks.square, new Set([3, 1, 2]), { chunksize: 1 }), [9, 1, 4]);
+        deepEqual(await pool.map(tasks.echo, ['a', { b: [1n] }, null]), ['a', { b: [1n] }, null]);
+        const gen = function* () {
+          yield 5;
+          yield 6;
+        };
+        deepEqual(await pool.map(tasks.square, gen(), { chunksize: 7 }), [25, 36]);
+        deepEqual(await pool.map(tasks.square, []), []);
+        deepEqual(await pool.starmap(tasks.add, [[1, 2], [3, 4], [5, 6]]), [3, 7, 11]);
+        const stats = pool.stats();
+        equal(stats.failed, 0);
+      });
+    });
+
+    t.it('map reports progress after each chunk, ending at the total', async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        const seen: number[] = [];
+        const out = await pool.map(tasks.square, Array.from({ length: 100 }, (_, i) => i), { chunksize: 10, onProgress: ({ done, total }) => {
+          equal(total, 100);
+          seen.push(done);
+        } });
+        equal(out.length, 100);
+        equal(seen.length, 10, 'one report per chunk');
+        for (let i = 1; i < seen.length; i++) ok(seen[i]! > seen[i - 1]!, `progress grows: ${seen}`);
+        equal(seen[seen.length - 1], 100);
+      });
+    });
+
+    t.it('imap streams results in order and reads its input lazily; imapUnordered yields every result', async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        const got: number[] = [];
+        for await (const x of pool.imap(tasks.square, [1, 2, 3, 4, 5], { chunksize: 2 })) got.push(x);
+        deepEqual(got, [1, 4, 9, 16, 25]);
+        // An endless input: the loop ends early, the input was read only a little ahead, and closed.
+        let pulled = 0;
+        let closed = false;
+        const endless = function* () {
+          try {
+            for (let i = 0; ; i++) {
+              pulled++;
+              yield i;
+            }
+          } finally {
+            closed = true;
+          }
+        };
+        const firsts: number[] = [];
+        for await (const x of pool.imap(tasks.square, endless())) {
+          firsts.push(x);
+          if (firsts.length === 5) break;
+        }
+        deepEqual(firsts, [0, 1, 4, 9, 16]);
+        ok(pulled < 1000, `read ahead at most a bounded amount, read ${pulled}`);
+        ok(closed, 'the input iterator was closed');
+        // An async input, unordered.
+        const source = async function* () {
+          for (let i = 1; i <= 6; i++) {
+            await sleepFor(1);
+            yield i;
+          }
+        };
+        const unordered: number[] = [];
+        for await (const x of pool.imapUnordered(tasks.square, source())) unordered.push(x);
+        deepEqual([...unordered].sort((a, b) => a - b), [1, 4, 9, 16, 25, 36]);
+      });
+    });
+
+    t.it('a task that throws rejects with TaskError carrying the remote class, code and stack; the worker stays', async () => {
+      await withPool({ size: 1 }, async (pool) => {
+        const before = await pool.apply(tasks.ident);
+        const error = await rejects(pool.apply(tasks.fail, ['歌曲1']), TaskError, /PlayerError: cannot play 歌曲1/);
+        const cause = error.cause as Error & { code?: string };
+        equal(cause.name, 'PlayerError');
+        equal(cause.code, 'E_PLAYER');
+        match(cause.stack, /fail/, 'the remote stack names the function');
+        await rejects(pool.apply(tasks.rejectWithString), TaskError, /non-Error value was thrown: a plain string/);
+        equal(await pool.apply(tasks.ident), before, 'the same worker serves on');
+        const stats = pool.stats();
+        equal(stats.failed, 2);
+        equal(stats.crashed, 0);
+      });
+    });
+
+    t.it('a failing item rejects the whole map with its error', async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        await rejects(pool.map(tasks.failAt, Array.from({ length: 40 }, (_, i) => i), { chunksize: 4 }), TaskError, /RangeError: unlucky 13/);
+        deepEqual(await pool.map(tasks.failAt, [1, 2]), [1, 2], 'the pool still serves');
+      });
+    });
+
+    t.it('an unknown export, a result that cannot be sent and args that cannot be sent fail that task only, saying why', async () => {
+      await withPool({ size: 1 }, async (pool) => {
+        const missing = (tasks as unknown as Record<string, typeof tasks.add>).nope!;
+        await rejects(pool.apply(missing, [1, 2]), TaskNotFoundError, /no exported function `nope`/);
+        await rejects(pool.apply(tasks.returnsFunction), DataCloneError, /result: function/);
+        const error = await rejects(pool.apply(tasks.echo, [{ title: 'x', cb: () => 1 }] as never), DataCloneError, /args\[0\]\.cb: function/);
+        equal((error as DataCloneError).path, 'args[0].cb');
+        equal(await pool.apply(tasks.add, [1, 1]), 2);
+      });
+    });
+
+    t.it('a worker that exits rejects the task it ran with WorkerExitError; it is replaced and the pool serves on', async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        const first = new Set(await Promise.all([pool.apply(tasks.ident), pool.apply(tasks.ident)]));
+        const error = await rejects(pool.apply(tasks.exitWith, [3]), WorkerExitError, /exited with code 3 while running exitWith/);
+        equal((error as WorkerExitError).exitCode, 3);
+        // Tasks around a crash: each one settles; in a thread the ones that had not started run elsewhere.
+        const adds = Array.from({ length: 50 }, (_, i) => pool.apply(tasks.add, [i, i]));
+        const crash = rejects(pool.apply(tasks.exitWith, [4]), WorkerExitError, /code 4/);
+        const more = Array.from({ length: 50 }, (_, i) => pool.apply(tasks.add, [i, 1]));
+        const all = Promise.allSettled([...adds, ...more]);
+        await crash;
+        const settled = await all;
+        settled.forEach((s, i) => {
+          const want = i < 50 ? 2 * i : i - 50 + 1;
+          if (s.status === 'fulfilled') equal(s.value, want, `task ${i}`);
+          else {
+            ok(kind === 'process', `in a thread no task beside the crash is lost: task ${i} ${(s.reason as Error).message}`);
+            ok(s.reason instanceof WorkerExitError, `task ${i} rejected with WorkerExitError`);
+          }
+        });
+        equal(await pool.apply(tasks.add, [2, 2]), 4);
+        await until('the pool is back to 2 workers', () => pool.stats().workers === 2);
+        const stats = pool.stats();
+        equal(stats.crashed, 2);
+        const now = new Set(await Promise.all(Array.from({ length: 8 }, () => pool.apply(tasks.ident))));
+        ok([...now].some((x) => !first.has(x)), 'a new worker took over');
+      });
+    });
+
+    t.it('an error that escapes every task ends the worker: the task rejects with its TaskError, and the worker is replaced', async () => {
+      await withPool({ size: 1 }, async (pool) => {
+        await rejects(pool.apply(tasks.uncaught), TaskError, /TypeError: thrown from a timer/);
+        equal(await pool.apply(tasks.add, [1, 2]), 3);
+        equal(pool.stats().crashed, 1);
+      });
+    });
+
+    t.it('an abort reaches the running task through taskSignal(); the task stops, rejects with AbortError, and its worker stays', async () => {
+      await withPool({ size: 1 }, async (pool) => {
+        const before = await pool.apply(tasks.ident);
+        const started = new Event();
+        const controller = new AbortController();
+        const result = pool.apply(tasks.waitForAbort, [5_000, started], { signal: controller.signal });
+        ok(await started.wait({ timeout: 10_000 }), 'the task started');
+        controller.abort(new Error('stop now'));
+        const error = await rejects(result, AbortError, /Cannot apply waitForAbort: aborted: stop now/);
+        equal((error.cause as Error).message, 'stop now');
+        const listened = new AbortController();
+        const byEvent = pool.apply(tasks.abortEvent, [5_000], { signal: listened.signal });
+        await sleepFor(100);
+        listened.abort();
+        await rejects(byEvent, AbortError);
+        equal(await pool.apply(tasks.ident), before, 'the same worker serves on');
+        equal(pool.stats().aborted, 2);
+        equal(pool.stats().crashed, 0);
+      });
+    });
+
+    t.it('a CPU-bound task reading taskSignal().aborted stops; one that ignores its signal loses its worker after abortGrace', async () => {
+      await withPool({ size: 1, abortGrace: 200 }, async (pool) => {
+        const started = new Event();
+        const controller = new AbortController();
+        const spinning = pool.apply(tasks.spinUntilAborted, [3_000, started], { signal: controller.signal });
+        ok(await started.wait({ timeout: 10_000 }), 'the task started');
+        controller.abort();
+        await rejects(spinning, AbortError);
+        // With shared memory the loop sees the abort at once; a process sees it only by message,
+        // which it cannot read while it spins, so its worker is terminated after the grace period.
+        equal(await pool.apply(tasks.add, [1, 1]), 2);
+        equal(pool.stats().crashed, sharesMemory() ? 0 : 1, sharesMemory() ? 'the spinning task stopped by itself' : 'the worker was replaced');
+
+        const deaf = new AbortController();
+        const hung = pool.apply(tasks.ignoreAbort, [], { signal: deaf.signal });
+        await sleepFor(50);
+        deaf.abort();
+        await rejects(hung, AbortError);
+        const crashed = pool.stats().crashed;
+        equal(await pool.apply(tasks.add, [2, 2]), 4, 'the pool serves after replacing the worker');
+        equal(pool.stats().crashed, crashed + 1);
+      });
+    });
+
+    t.it('an aborted task that has not started never runs; a pre-aborted signal rejects at once', async () => {
+      await withPool({ size: 1 }, async (pool) => {
+        equal(await pool.apply(tasks.hit), 1);
+        const blocker = pool.apply(tasks.sleep, [300]);
+        const controllers = [new AbortController(), new AbortController(), new AbortController()];
+        const queued = controllers.map((c) => pool.apply(tasks.hit, [], { signal: c.signal }));
+        await sleepFor(50); // the first of them is now held by the worker, behind the blocker
+        for (const c of controllers) c.abort();
+        await Promise.all(queued.map((q) => rejects(q, AbortError)));
+        await blocker;
+        await rejects(pool.apply(tasks.hit, [], { signal: AbortSignal.abort() }), AbortError);
+        equal(await pool.apply(tasks.hit), 2, 'none of the aborted tasks ran');
+        equal(pool.stats().crashed, 0);
+      });
+    });
+
+    t.it('timeout rejects with TimeoutError; a running task sees its signal abort; a queued one never runs', async () => {
+      await withPool({ size: 1 }, async (pool) => {
+        equal(await pool.apply(tasks.hit), 1);
+        const running = rejects(pool.apply(tasks.waitForAbort, [5_000], { timeout: 100 }), TimeoutError, /did not finish within 100 ms/);
+        const queued = rejects(pool.apply(tasks.hit, [], { timeout: 50 }), TimeoutError, /within 50 ms/);
+        await running;
+        await queued;
+        equal(await pool.apply(tasks.hit), 2, 'the timed-out queued task never ran');
+        const stats = pool.stats();
+        equal(stats.timedOut, 2);
+        // A map with a timeout fails as a whole.
+        await rejects(pool.map(tasks.sleep, [400, 400, 400], { timeout: 100, chunksize: 1 }), TimeoutError);
+      });
+    });
+
+    t.it('taskSignal() outside a pool task never aborts', async () => {
+      equal(taskSignal().aborted, false);
+      await withPool({ size: 1 }, async (pool) => {
+        equal(await pool.apply(tasks.signalState), false);
+      });
+    });
+
+    t.it('maxTasksPerChild replaces a worker after that many tasks', async () => {
+      await withPool({ size: 1, maxTasksPerChild: 2 }, async (pool) => {
+        const idents: (number | undefined)[] = [];
+        for (let i = 0; i < 6; i++) idents.push(await pool.apply(tasks.ident));
+        equal(idents[0], idents[1]);
+        equal(idents[2], idents[3]);
+        equal(idents[4], idents[5]);
+        equal(new Set(idents).size, 3, `three workers in turn: ${idents}`);
+        equal(pool.stats().crashed, 0);
+        equal(pool.stats().workers, 1);
+      });
+    });
+
+    t.it('idleTimeout lets idle workers go; the pool starts them again for new tasks', async () => {
+      await withPool({ size: 2, idleTimeout: 50 }, async (pool) => {
+        equal(await pool.apply(tasks.add, [1, 2]), 3);
+        await until('idle workers have left', () => pool.stats().workers === 0);
+        deepEqual(await pool.map(tasks.square, [1, 2, 3, 4], { chunksize: 1 }), [1, 4, 9, 16]);
+        equal(pool.stats().crashed, 0);
+      });
+    });
+
+    t.it('maxQueue: apply beyond it rejects with QueueFullError; map and imap wait for room instead', async () => {
+      await withPool({ size: 1, maxQueue: 2 }, async (pool) => {
+        const a = pool.apply(tasks.sleep, [100]);
+        const b = pool.apply(tasks.add, [1, 1]);
+        await rejects(pool.apply(tasks.add, [2, 2]), QueueFullError, /the pool's queue is full \(maxQueue 2\)/);
+        equal(await a, 100);
+        equal(await b, 2);
+        let most = 0;
+        const out: number[] = [];
+        for await (const x of pool.imap(tasks.square, Array.from({ length: 30 }, (_, i) => i))) {
+          most = Math.max(most, pool.stats().queued);
+          out.push(x);
+        }
+        equal(out.length, 30);
+        ok(most <= 2, `the queue never held more than maxQueue, held ${most}`);
+        deepEqual(await pool.map(tasks.square, Array.from({ length: 20 }, (_, i) => i), { chunksize: 1 }), Array.from({ length: 20 }, (_, i) => i * i));
+      });
+    });
+
+    t.it('close() finishes the queued tasks, then the workers go; later submissions reject with PoolClosedError', async () => {
+      const pool = new Pool({ kind, size: 2 });
+      await rejects(pool.join(), Error, /call close\(\) .* or terminate\(\) first/);
+      const pending = Array.from({ length: 10 }, (_, i) => pool.apply(tasks.sleep, [20, i]));
+      const closed = pool.close();
+      await rejects(pool.apply(tasks.add, [1, 1]), PoolClosedError, /the pool is closed/);
+      await rejects(pool.map(tasks.square, [1]), PoolClosedError);
+      throws(() => pool.imap(tasks.square, [1]), PoolClosedError);
+      deepEqual(await Promise.all(pending), Array.from({ length: 10 }, (_, i) => i));
+      await closed;
+      await pool.join();
+      equal(pool.stats().workers, 0);
+    });
+
+    t.it('terminate() stops at once: every pending task rejects with PoolClosedError', async () => {
+      const pool = new Pool({ kind, size: 1 });
+      const running = rejects(pool.apply(tasks.sleep, [5_000]), PoolClosedError, /Cannot finish sleep: the pool was terminated/);
+      const queued = rejects(pool.apply(tasks.add, [1, 1]), PoolClosedError);
+      await sleepFor(50);
+      await pool.terminate();
+      await running;
+      await queued;
+      equal(pool.stats().workers, 0);
+      await pool.terminate();
+      await pool.join();
+    });
+
+    t.it('await using terminates the pool at the end of the scope', async () => {
+      let kept: Pool | undefined;
+      {
+        // (The cast: core's own compile does not see Pool as AsyncDisposable; a user's project, with its lib, does.)
+        await using pool = new Pool({ kind, size: 1 }) as Pool & AsyncDisposable;
+        kept = pool;
+        equal(await pool.apply(tasks.add, [20, 22]), 42);
+      }
+      await rejects(kept.apply(tasks.add, [1, 1]), PoolClosedError);
+      equal(kept.stats().workers, 0);
+    });
+
+    t.it('stats() reports workers, counts and run and wait time percentiles', async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        await Promise.all(Array.from({ length: 20 }, () => pool.apply(tasks.sleep, [5])));
+        await rejects(pool.apply(tasks.fail, ['x']), TaskError);
+        const s = pool.stats();
+        equal(s.size, 2);
+        equal(s.workers, 2);
+        equal(s.busy + s.idle + s.starting, 2);
+        equal(s.queued, 0);
+        equal(s.running, 0);
+        equal(s.submitted, 21);
+        equal(s.completed, 20);
+        equal(s.failed, 1);
+        equal(s.runTime.count, 21);
+        ok(s.runTime.p50 >= 4, `a 5 ms sleep runs about 5 ms, p50 ${s.runTime.p50}`);
+        ok(s.runTime.p50 <= s.runTime.p90 && s.runTime.p90 <= s.runTime.p99 && s.runTime.p99 <= s.runTime.max, 'percentiles are ordered');
+        ok(s.waitTime.count === 21 && s.waitTime.max >= 0, 'wait times are recorded');
+      });
+    });
+
+    t.it('shared objects travel to pool tasks in args', async () => {
+      await withPool({ size: 1 }, async (pool) => {
+        const started = new Event();
+        const controller = new AbortController();
+        const result = pool.apply(tasks.waitForAbort, [5_000, started], { signal: controller.signal });
+        equal(await started.wait({ timeout: 10_000 }), true, 'the task set the Event it was given');
+        controller.abort();
+        await rejects(result, AbortError);
+      });
+    });
+
+    t.it('bad input gets a clear error', async () => {
+      throws(() => new Pool({ kind, size: 0 }), RangeError, /size must be an integer from 1 and up, got `0` \(number\)/);
+      throws(() => new Pool({ kind, size: -2 }), RangeError, /got `-2`/);
+      throws(() => new Pool({ kind, size: 1.5 }), RangeError, /size must be an integer/);
+      throws(() => new Pool({ kind, size: '2' as never }), TypeError, /size must be an integer/);
+      throws(() => new Pool({ kind: 'fiber' as never }), TypeError, /kind must be 'thread' or 'process'/);
+      throws(() => new Pool({ kind, maxTasksPerChild: 0 }), RangeError, /maxTasksPerChild/);
+      throws(() => new Pool({ kind, maxQueue: -1 }), RangeError, /maxQueue/);
+      throws(() => new Pool({ kind, idleTimeout: -5 }), RangeError, /idleTimeout.*>= 0/);
+      throws(() => new Pool(7 as never), TypeError, /options must be an object/);
+      await withPool({ size: 1 }, async (pool) => {
+        await rejects(pool.map(tasks.square, [1, 2], { chunksize: 0 }), RangeError, /chunksize must be an integer from 1 and up, got `0`/);
+        await rejects(pool.map(tasks.square, 42 as never), TypeError, /items must be an iterable/);
+        await rejects(pool.starmap(tasks.add, [[1, 2], 3] as never), TypeError, /each item must be an array of arguments, got `3` \(number\) at items\[1\]/);
+        throws(() => pool.imap(tasks.square, 5 as never), TypeError, /items must be an iterable or an async iterable/);
+        throws(() => pool.imap(tasks.square, [1], { chunksize: -1 }), RangeError, /chunksize/);
+        await rejects(pool.apply(tasks.add, 'ab' as never), TypeError, /args must be an array/);
+        await rejects(pool.apply(42 as never, []), TypeError, /target must be a task from taskModule\(\) or a function/);
+        await rejects(pool.apply(tasks.add, [1, 2], { timeout: -1 }), RangeError, /timeout/);
+        await rejects(pool.apply(tasks.add, [1, 2], { signal: 'stop' as never }), TypeError, /signal must be an AbortSignal/);
+        equal(await pool.apply(tasks.add, [1, 2]), 3, 'the pool is fine after all that');
+      });
+    });
+  });
+}
