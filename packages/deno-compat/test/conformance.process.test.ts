@@ -3,4 +3,4 @@ import '@threadkit/deno';
 import { conformance } from '@threadkit/core/conformance';
 import { denoTestApi } from './_test_api.ts';
 
-conformance(denoTestApi, { kinds: ['process'] });
+conformance(denoTestApi(), { kinds: ['process'] });
