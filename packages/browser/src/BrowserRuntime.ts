@@ -12,6 +12,14 @@ import { unwrap, type ToWorker } from '@threadkit/core/worker';
 /** A worker's last message: `{ [EXIT_KEY]: code }`, posted just before it closes itself. */
 export const EXIT_KEY = '__threadkit_exit__';
 
+/**
+ * The parent's first message to a worker: `{ [LIFE_KEY]: name }`, the name of a Web Lock the
+ * worker holds for as long as it lives. A browser's `terminate()` only asks a worker to stop (it
+ * may run on for a moment), and says nothing when it has; the lock is granted to the parent once
+ * the worker is really gone, and only then does core hear that it ended and clean up after it.
+ */
+export const LIFE_KEY = '__threadkit_life__';
+
 /** The scheme of the module names {@link bundledTaskModule} gives out. */
 export const BUNDLED_SCHEME = 'threadkit-task:';
 
@@ -48,10 +56,19 @@ function describeEvent(event: ErrorEvent | Event): string {
 }
 
 let idents = 0;
+/** Tells this page's life locks from those of other pages of the same origin. */
+const page = Math.random().toString(36).slice(2);
+
+interface LockManager {
+  request(name: string, callback: () => unknown): Promise<unknown>;
+}
+const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 
 function spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   // The worker starts with the first task: a task module built as its own worker entry is
   // started from that entry; anything else from the generic entry, which imports modules by URL.
+  const ident = ++idents;
+  const life = `threadkit:${page}:${ident}`;
   let worker: Worker | undefined;
   let queued: unknown[] | undefined = [];
   let ended = false;
@@ -59,11 +76,14 @@ function spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   const end = (code: number | null): void => {
     if (ended) return;
     ended = true;
+    const started = worker !== undefined;
     worker?.terminate();
-    worker = undefined;
     queued = undefined;
-    // A browser says nothing when a worker ends: the exit event comes from here, on a later turn.
-    setTimeout(() => events.exit(code), 0);
+    // A browser says nothing when a worker ends: the exit event comes from here, once the worker
+    // has let go of its life lock (where Web Locks are missing, a page that is not a secure
+    // context, on a later turn).
+    if (started && locks) void locks.request(life, () => events.exit(code));
+    else setTimeout(() => events.exit(code), 0);
   };
 
   const start = (module: string | undefined): Worker => {
@@ -72,6 +92,7 @@ function spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
     w.addEventListener('message', (event) => {
       const data = (event as MessageEvent).data;
       if (typeof data === 'object' && data !== null && EXIT_KEY in data) return end((data as Record<string, number>)[EXIT_KEY]!);
+      // Until the worker is gone, core hears everything it says, as from a worker on Node.
       events.message(data);
     });
     w.addEventListener('error', (event) => {
@@ -85,11 +106,12 @@ function spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
     w.addEventListener('messageerror', () => {
       events.error(new Error(`a message from ${options.name} could not be deserialized here`));
     });
+    w.postMessage({ [LIFE_KEY]: life });
     return w;
   };
 
   return {
-    ident: ++idents,
+    ident,
     pid: undefined,
     post(data, transfer) {
       if (ended) return;

@@ -125,8 +125,10 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     });
 
     t.it('Event: a set() followed at once by clear() still wakes a waiter, as in Python', async () => {
-      const event = under(() => new Event());
-      const w = spawn({ target: tasks.waitEvent, args: [event, 10_000] });
+      const [event, waiting] = under(() => [new Event(), new Semaphore(0)] as const);
+      const w = spawn({ target: tasks.waitEventSignalled, args: [event, waiting, 10_000] });
+      // Once the worker says it is about to wait (a worker may take long to start), give it time to.
+      await waiting.acquire();
       await sleepFor(300);
       event.set();
       event.clear();
