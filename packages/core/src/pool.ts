@@ -871,7 +871,8 @@ export class Pool {
     const head = w.first();
     if (head && head.state === DONE && !head.quiet) {
       w.stuck = true;
-      if (w.graceTask !== head) {
+      // The grace period counts from when the worker can run the task: a starting worker is not late.
+      if (w.ready && w.graceTask !== head) {
         _clearTimeout(w.grace);
         w.graceTask = head;
         w.grace = _setWeakTimeout(() => {
@@ -941,6 +942,7 @@ export class Pool {
       case 'ready':
         w.ready = true;
         this.#startFailures = 0;
+        this.#checkHead(w);
         return;
       case 'uncaught':
         w.uncaught ??= new TaskError(deserializeError(message.error), w.name);
@@ -1028,7 +1030,7 @@ export class Pool {
     this.#cleanUpAfter(w);
     if (!w.closing) {
       this.#crashed++;
-      if (!w.ready) {
+      if (!w.ready && !w.killedFor) {
         const error = w.runtimeError ?? new WorkerStartError(`Cannot start ${w.name}: its worker ended (exit code ${code}) before it was ready`);
         if (++this.#startFailures >= START_FAILURES) this.#break(error);
       }
