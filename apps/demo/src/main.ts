@@ -1,5 +1,6 @@
 /**
- * The seed's examples E1–E8, in threadkit, in order, plus the GIL point (CPU-bound work).
+ * The seed's examples E1–E8, in threadkit, in order, plus the GIL point (CPU-bound work) and a
+ * Pool of workers with a progress bar (pool-example.ts).
  *
  *   node dist/main.js [--scale <ms per seed second>] [--only E3,E4,...] [--primes <limit>]   (pnpm start)
  *   tsx src/main.ts   [the same options]                                                      (pnpm start:ts)
@@ -29,6 +30,7 @@ import {
 } from '@threadkit/node';
 // The task functions themselves, for the single-threaded examples (E1, E2), which call them directly...
 import * as player from './tasks.ts';
+import { poolExample } from './pool-example.ts';
 // ...and the same module as tasks a worker can run: `tasks.music` names the export `music` of tasks.ts.
 // The workers load this file's sibling, by this file's own extension: tasks.js next to dist/main.js
 // (`pnpm start`: plain JavaScript, quick to load in every worker), tasks.ts next to src/main.ts
@@ -40,7 +42,7 @@ const { ctime, now } = player;
 
 // ── Command line ───────────────────────────────────────────────────────────────────────────
 
-const EXAMPLES = ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'E7', 'E8', 'CPU'] as const;
+const EXAMPLES = ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'E7', 'E8', 'CPU', 'POOL'] as const;
 type ExampleId = (typeof EXAMPLES)[number];
 
 // 150 ms per seed second: a full run takes about 20 s, and starting the workers (tens to hundreds
@@ -49,7 +51,7 @@ const DEFAULT_SCALE = 150;
 const USAGE = `Usage: ${fromSource ? 'tsx src/main.ts' : 'node dist/main.js'} [options]
   --scale <ms>      milliseconds per seed second (default ${DEFAULT_SCALE})
   --only <ids>      run only these examples, e.g. --only E3 or --only E7,E8 (${EXAMPLES.join(', ')})
-  --primes <limit>  CPU example: count the primes below this limit (default 5000000)
+  --primes <limit>  CPU and POOL examples: count the primes below this limit (default 5000000)
   --help            show this help`;
 
 function fail(message: string): never {
@@ -526,7 +528,10 @@ async function cpu(): Promise<void> {
 
 // ── Run them in order ──────────────────────────────────────────────────────────────────────
 
-const examples: Record<ExampleId, () => Promise<void>> = { E1: e1, E2: e2, E3: e3, E4: e4, E5: e5, E6: e6, E7: e7, E8: e8, CPU: cpu };
+const examples: Record<ExampleId, () => Promise<void>> = {
+  E1: e1, E2: e2, E3: e3, E4: e4, E5: e5, E6: e6, E7: e7, E8: e8, CPU: cpu,
+  POOL: () => poolExample({ tasks, limit: primesLimit, header, live: process.stdout.isTTY === true }),
+};
 
 console.log(`threadkit demo: the seed's examples on Node ${process.versions.node}. 1 seed second = ${scale} ms.`);
 console.log(`Every thread or process starts its own JavaScript engine and loads ${tasksFile} before it plays: that start-up,`);

@@ -98,7 +98,7 @@ describe('the demo, run as a child process', () => {
 
   it('prints the scale and every example header', () => {
     expect(run.stdout).toContain(`1 seed second = ${SCALE} ms`);
-    for (const id of ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'E7', 'E8', 'CPU']) expect(run.stdout).toContain(`━━ ${id} ·`);
+    for (const id of ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'E7', 'E8', 'CPU', 'POOL']) expect(run.stdout).toContain(`━━ ${id} ·`);
   });
 
   it('E1, E2: sequential play takes the sum of the tracks', () => {
@@ -219,13 +219,26 @@ describe('the demo, run as a child process', () => {
     expect(text).toMatch(/CPU speed-up: [\d.]+× counting, [\d.]+× wall clock/);
   });
 
+  it('POOL: both pools count the same primes, the progress bar reaches every part, and the speed-up is measured', () => {
+    const text = section(run.stdout, 'POOL');
+    const counts = [...text.matchAll(/workers? *: (\d+) primes in (\d+) ms/g)];
+    expect(counts).toHaveLength(2);
+    expect(counts[0]![1]).toBe('148933'); // primes below 2,000,000
+    expect(counts[1]![1]).toBe(counts[0]![1]);
+    // Not a terminal: the bar is printed at each quarter, for each pool, and ends full.
+    const bars = [...text.matchAll(/^ {3}\d+ workers? +\[([█░]+)\] +(\d+)\/40 parts$/gm)];
+    expect(bars.map((m) => Number(m[2]))).toEqual([10, 20, 30, 40, 10, 20, 30, 40]);
+    expect(bars[3]![1]).toBe('█'.repeat(30));
+    expect(text).toMatch(/Pool speed-up: [\d.]+× on \d+ logical CPUs \(\d+% of linear\)/);
+  });
+
   it('--only runs just the chosen examples; a bad option exits 2 with the usage', async () => {
     const e1 = await runDemo(['--scale', '5', '--only', 'e1,E7']);
     expect(e1.code).toBe(0);
     expect(e1.stdout).toContain('━━ E1 ·');
     expect(e1.stdout).toContain('━━ E7 ·');
     expect(e1.stdout).toMatch(/^proc1 rec: hello, too$/m);
-    for (const id of ['E2', 'E6', 'E8', 'CPU']) expect(e1.stdout).not.toContain(`━━ ${id} ·`);
+    for (const id of ['E2', 'E6', 'E8', 'CPU', 'POOL']) expect(e1.stdout).not.toContain(`━━ ${id} ·`);
     const bad = await runDemo(['--only', 'E9']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown example E9[\s\S]*Usage: node dist\/main\.js/);
