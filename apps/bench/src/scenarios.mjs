@@ -108,6 +108,22 @@ export const scenarios = [
         baseline: 'CPython Pool.map',
         params: { workers: 2, n: 200_000, warmup: 10_000 },
       },
+      {
+        id: 'cpu',
+        title: 'N CPU-bound tasks of about 1 ms each (SHA-256 of 512 KiB), submitted at once',
+        unit: 'tasks/s',
+        better: 'higher',
+        baseline: 'piscina',
+        params: { workers: 2, n: 400, warmup: 20, bytes: 512 * 1024 },
+      },
+      {
+        id: 'cpu-scaling',
+        title: 'the same N tasks on 1 worker, then on 2: scaling efficiency = speed-up ÷ 2',
+        unit: '% of linear',
+        better: 'higher',
+        baseline: 'piscina',
+        params: { workers: 2, n: 400, warmup: 20, bytes: 512 * 1024 },
+      },
     ],
   },
 ];

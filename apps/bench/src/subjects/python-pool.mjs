@@ -19,4 +19,13 @@ export default [
     available: pythonAvailable,
     run: ({ workers, n, warmup }) => runPython('pool.py', ['--mode', 'map', '--workers', workers, '--n', n, '--warmup', warmup]),
   },
+  {
+    name: 'CPython Pool',
+    scenario: 'pool',
+    cases: ['cpu', 'cpu-scaling'],
+    order: 90,
+    note: 'CPython `multiprocessing.Pool(2)` (`Pool(1)` for the one-worker run), N `apply_async(hash)` then every `.get()`; the hash is hashlib\'s SHA-256 (OpenSSL, as Node\'s crypto) — python/pool.py',
+    available: pythonAvailable,
+    run: ({ case: kase, workers, n, warmup, bytes }) => runPython('pool.py', ['--mode', kase, '--workers', workers, '--n', n, '--warmup', warmup, '--bytes', bytes]),
+  },
 ];
