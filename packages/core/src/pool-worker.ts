@@ -97,6 +97,32 @@ function reasonError(reason: CancelReason, message: string): Error {
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 
+/**
+ * `out[i] = fn(items[i])` from `from` on, until the end or a result that is a promise (left in
+ * `out` for the caller to await); returns where it stopped. A small loop of its own, so the
+ * engine optimizes it early.
+ */
+function mapSync(fn: AnyFunction, items: ArrayLike<unknown>, out: unknown[], from: number): number {
+  const n = items.length;
+  for (let i = from; i < n; i++) {
+    const v = fn(items[i]);
+    out[i] = v;
+    if (isThenable(v)) return i;
+  }
+  return n;
+}
+
+/** {@link mapSync} for `starmap`: `fn(...items[i])`. */
+function starmapSync(fn: AnyFunction, items: ArrayLike<unknown[]>, out: unknown[], from: number): number {
+  const n = items.length;
+  for (let i = from; i < n; i++) {
+    const v = fn(...items[i]!);
+    out[i] = v;
+    if (isThenable(v)) return i;
+  }
+  return n;
+}
+
 /** Runs a pool worker's tasks. One per worker. */
 export class PoolRunner {
   readonly #host: RunnerHost;
@@ -262,11 +288,18 @@ export class PoolRunner {
             const spread = (mode & ~MODE_NUMBERS) !== MODE_MAP;
             const out = new Array<unknown>(items.length);
             let numbers = true;
-            for (let i = 0; i < items.length; i++) {
-              let v = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
-              if (isThenable(v)) v = await v;
-              if (typeof v !== 'number') numbers = false;
-              out[i] = v;
+            // Synchronously while the function returns plain values; an await only for a promise.
+            for (let i = 0; i < items.length; ) {
+              i = spread ? starmapSync(fn, items as ArrayLike<unknown[]>, out, i) : mapSync(fn, items, out, i);
+              if (i === items.length) break;
+              out[i] = await (out[i] as PromiseLike<unknown>);
+              i++;
+            }
+            for (let i = 0; i < out.length; i++) {
+              if (typeof out[i] !== 'number') {
+                numbers = false;
+                break;
+              }
             }
             if (numbers && out.length > 0) {
               value = new Float64Array(out as number[]);
