@@ -1012,7 +1012,8 @@ export class Pool {
     if (w.exited) return;
     w.exited = true;
     this.#clearTimers(w);
-    this.#workers.splice(this.#workers.indexOf(w), 1);
+    const at = this.#workers.indexOf(w);
+    if (at >= 0) this.#workers.splice(at, 1);
     const held = w.takeAll();
     // Which of the tasks it held had started: in a thread the worker counts them in shared
     // memory; a worker that never got ready started none; a process cannot tell, so all did.

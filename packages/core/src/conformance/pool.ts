@@ -146,6 +146,28 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         const unordered: number[] = [];
         for await (const x of pool.imapUnordered(tasks.square, source())) unordered.push(x);
         deepEqual([...unordered].sort((a, b) => a - b), [1, 4, 9, 16, 25, 36]);
+        equal(pool.stats().queued, 0, 'nothing left queued after an early break');
+      });
+    });
+
+    t.it('imap: an aborted signal ends the loop with AbortError; a failed task ends it at its place', async () => {
+      await withPool({ size: 2, abortGrace: 100 }, async (pool) => {
+        const controller = new AbortController();
+        const got: unknown[] = [];
+        const error = await rejects(async () => {
+          for await (const x of pool.imap(tasks.sleep, [10, 10, 10, 2_000, 2_000, 2_000], { signal: controller.signal })) {
+            got.push(x);
+            if (got.length === 2) controller.abort();
+          }
+        }, AbortError);
+        match(error.message, /Cannot imap sleep: aborted/);
+        deepEqual(got, [10, 10]);
+        const before: number[] = [];
+        await rejects(async () => {
+          for await (const x of pool.imap(tasks.failAt, [11, 12, 13, 14])) before.push(x);
+        }, TaskError, /unlucky 13/);
+        deepEqual(before, [11, 12], 'the results before the failure came first');
+        await until('no task is left queued or running', () => pool.stats().queued === 0 && pool.stats().running === 0);
       });
     });
 
