@@ -42,11 +42,18 @@ export function bundledTaskModule(path: string, factory: WorkerFactory): string 
   return name;
 }
 
-/** The module of the first task a worker is asked to run: it decides which worker entry to start. */
+/**
+ * The module of the first task a worker is asked to run (a thread's `run`, a pool's first `tasks`):
+ * it decides which worker entry to start. `undefined` for an inline function; `null` while the
+ * message runs no task.
+ */
 function firstModule(data: unknown): string | undefined | null {
   const message = unwrap<ToWorker>(data);
-  if (message?.t !== 'run') return null;
-  return message.target.kind === 'module' ? message.target.url : undefined;
+  let target: { kind: string; url?: string } | undefined;
+  if (message?.t === 'run') target = message.target;
+  else if (message?.t === 'tasks') target = message.targets?.find((x): x is Exclude<typeof x, number> => typeof x === 'object');
+  else return null;
+  return target?.kind === 'module' ? target.url : undefined;
 }
 
 function describeEvent(event: ErrorEvent | Event): string {
@@ -109,6 +116,9 @@ function spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
     w.postMessage({ [LIFE_KEY]: life });
     return w;
   };
+
+  // Without bundled task modules every worker is the generic one: start it now, as other runtimes do.
+  if (bundled.size === 0) worker = start(undefined);
 
   return {
     ident,

@@ -1,6 +1,6 @@
 // What only a browser shows: which memory mode the page is in, how module loading fails,
 // that the page's main thread never blocks, and what a Process is here.
-import { Event, Lock, Process, Queue, Thread, WorkerStartError, browserRuntime, taskModule } from '@threadkit/browser';
+import { Event, Lock, Process, Queue, Thread, WorkerStartError, browserRuntime, bundledTaskModule, taskModule } from '@threadkit/browser';
 import { describe, expect, inject, it } from 'vitest';
 
 declare module 'vitest' {
@@ -57,6 +57,42 @@ describe('task modules that cannot load', () => {
     const error = await t.result().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkerStartError);
     expect((error as Error).message).toMatch(/its module failed to load: SyntaxError: http:\/\/[^ ]+\/unparsable\.js does not parse: /);
+  });
+});
+
+describe('task modules built as their own worker entry (what @threadkit/browser/vite writes)', () => {
+  // Stands in for a bundled entry: a worker that serves no module of its own.
+  let started = 0;
+  const elsewhere = taskModule<{ f(): void }>(
+    bundledTaskModule('/elsewhere.ts', () => {
+      started++;
+      return new Worker(new URL('../src/worker.ts', import.meta.url), { type: 'module' });
+    }),
+  );
+
+  it('a worker runs the tasks of the module it was started for; another bundled module fails with an error that says why', async () => {
+    class Mixed extends Thread {
+      protected override async run(): Promise<unknown> {
+        await this.invoke(tasks.spin, 1); // the first task decides the worker: the generic entry
+        return this.invoke(elsewhere.f);
+      }
+    }
+    const t = new Mixed();
+    const before = started;
+    t.start();
+    const error = await t.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerStartError);
+    expect((error as Error).message).toMatch(/\/elsewhere\.ts was built as its own worker entry, so its tasks run only in a worker started for it/);
+    expect(started).toBe(before);
+  });
+
+  it("a thread whose first task is a bundled module's starts that module's worker entry", async () => {
+    const before = started;
+    const t = new Thread({ target: elsewhere.f });
+    t.start();
+    expect(started).toBe(before + 1);
+    // The stand-in serves no module, so the task itself fails there.
+    await expect(t.result()).rejects.toThrow(WorkerStartError);
   });
 });
 
