@@ -77,7 +77,9 @@ function spawnDaemonThread(options: SpawnOptions, events: WorkerEvents): WorkerH
   }
   worker.on('message', events.message);
   worker.on('error', (error) => events.error(explainStart(error, ENTRY)));
-  worker.on('exit', (code) => events.exit(code));
+  // Deno emits 'exit' inside terminate(); core hears of an end after the call that caused it
+  // (a Pool terminating its workers one by one would otherwise see its list change under it).
+  worker.on('exit', (code) => queueMicrotask(() => events.exit(code)));
   worker.unref();
   return {
     ident: ++lastIdent,
