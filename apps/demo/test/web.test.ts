@@ -55,7 +55,10 @@ async function playAndRead(page: Page, playlist: string, mode: string): Promise<
   await page.waitForSelector('#player[data-state="playing"] .bar.playing', { timeout: 20_000 });
   await page.waitForSelector('#player[data-state="done"]', { timeout: 60_000 });
   return page.evaluate(() => {
-    const bars = [...document.querySelectorAll<HTMLElement>('#timeline .bar')].map((el) => ({
+    // Runs in the page (this file is type-checked without DOM types).
+    type Element = { dataset: Record<string, string | undefined> };
+    const document = (globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<Element> & { length: number }; getElementById(id: string): Element | null } }).document;
+    const bars = [...document.querySelectorAll('#timeline .bar')].map((el) => ({
       title: el.dataset.title!,
       worker: el.dataset.worker!,
       start: Number(el.dataset.start),
