@@ -203,6 +203,16 @@ for (const kind of ['thread', 'process']) {
     match(r.stdout, /main end\n(.*\n)*worker says bye\n/);
   });
 
+  test(`an open Pool of idle ${kind === 'thread' ? 'threads' : 'processes'} does not keep the program alive; a pending task does`, async () => {
+    const idle = await liveness(kind, 'normal', 'pool-idle');
+    equal(idle.code, 0, idle.stderr);
+    match(idle.stdout, /pool result 3\nmain end\n$/);
+    ok(idle.ms < 15_000, `ended after ${Math.round(idle.ms)} ms`);
+    const pending = await liveness(kind, 'normal', 'pool-task');
+    equal(pending.code, 0, pending.stderr);
+    match(pending.stdout, /main end\n(.*\n)*pool task says bye\n/);
+  });
+
   test(`an unobserved failure in a ${kind} is printed once to stderr with its remote stack`, async () => {
     const r = await liveness(kind, 'normal', 'fail');
     equal(r.code, 0, r.stderr);
