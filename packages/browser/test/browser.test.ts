@@ -38,6 +38,27 @@ describe(`the page (${isolated ? 'cross-origin isolated' : 'not isolated'})`, ()
   });
 });
 
+describe('terminate()', () => {
+  it('reports the end once the worker has stopped: what it held is released only then', async () => {
+    const [lock, held] = [new Lock(), new Event()];
+    // Where the page shares memory, the worker counts in it, so the page can see whether it still runs.
+    const counter = isolated ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const t = new Thread({ target: tasks.holdAndCount, args: [lock, held, counter] });
+    t.start();
+    expect(await held.wait({ timeout: 10_000 })).toBe(true);
+    await t.terminate();
+    expect(t.exitCode).toBe(-15);
+    if (counter) {
+      const after = Atomics.load(counter, 0);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(Atomics.load(counter, 0), 'the worker stopped counting before its end was reported').toBe(after);
+    }
+    expect(await lock.acquire({ timeout: 1_000 })).toBe(true);
+    expect(lock.ownerDied).toBe(true);
+    lock.release();
+  });
+});
+
 describe('task modules that cannot load', () => {
   it('a URL that answers 404: WorkerStartError naming the URL and the HTTP status', async () => {
     const url = new URL('/no/such/tasks.js', location.href).href;
