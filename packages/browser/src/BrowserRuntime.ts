@@ -72,8 +72,8 @@ interface LockManager {
 const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 
 function spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
-  // The worker starts with the first task: a task module built as its own worker entry is
-  // started from that entry; anything else from the generic entry, which imports modules by URL.
+  // The generic entry imports task modules by URL. Once bundled task modules are registered, a
+  // worker starts with its first task instead: from that module's own entry if it is one of them.
   const ident = ++idents;
   const life = `threadkit:${page}:${ident}`;
   let worker: Worker | undefined;
