@@ -28,9 +28,9 @@ export interface PipeTrace {
 
 /** E7's `proc1(pipe)`: sends 'hello', then returns what it receives. */
 export async function proc1(pipe: Connection): Promise<PipeTrace> {
-  const steps: PipeStep[] = [];
+  // Each send is noted as it begins: over shared memory the other side may have it a microsecond later.
+  const steps: PipeStep[] = [{ what: 'send', at: now(), obj: 'hello' }];
   pipe.send('hello');
-  steps.push({ what: 'send', at: now(), obj: 'hello' });
   steps.push({ what: 'recv', at: now() });
   const rec = await pipe.recv();
   steps.push({ what: 'received', at: now(), obj: rec });
@@ -42,8 +42,8 @@ export async function proc2(pipe: Connection): Promise<PipeTrace> {
   const steps: PipeStep[] = [{ what: 'recv', at: now() }];
   const rec = await pipe.recv();
   steps.push({ what: 'received', at: now(), obj: rec });
-  pipe.send('hello, too');
   steps.push({ what: 'send', at: now(), obj: 'hello, too' });
+  pipe.send('hello, too');
   return { worker: currentThread().name, steps };
 }
 
