@@ -26,7 +26,7 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
     const scope = url.startsWith('file:') ? ` (or ${denied.flag}=${fileURLToPath(new URL('.', url))})` : '';
     const why =
       kind === 'process'
-        ? '; a Process is a new Deno process, which receives the permissions its program was granted in full, and read access to the working directory'
+        ? '; a Process is a new Deno process, which receives the permissions its program holds in full (and read access to the working directory, where that much is granted)'
         : '';
     const denial = new Error(`Deno denied ${denied.name} access to the task module ${path}: run with ${denied.flag}${scope}${why}`, { cause: error });
     denial.name = 'NotCapable';
