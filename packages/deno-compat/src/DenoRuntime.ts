@@ -130,6 +130,11 @@ function killDaemonsAtExit(child: ChildProcess): void {
 }
 
 function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
+  // In a `deno compile`d program, Deno.execPath() is the program itself: `run <entry>` would start
+  // the program again, which would start its processes again.
+  if (Deno!.build.standalone) {
+    throw new Error('a Process is a new Deno process (deno run), and a program built with `deno compile` has no deno to run; use a Thread, or run the program with deno run');
+  }
   let child: ChildProcess;
   try {
     // --no-prompt: a permission the child lacks fails with an error naming it, not a prompt racing the parent's.

@@ -9,6 +9,7 @@ export type PermissionName = 'read' | 'write' | 'net' | 'env' | 'sys' | 'run' | 
 
 interface DenoNamespace {
   execPath(): string;
+  build: { standalone?: boolean };
   permissions: {
     querySync(descriptor: { name: PermissionName; path?: string; command?: string }): { state: 'granted' | 'prompt' | 'denied' };
   };
