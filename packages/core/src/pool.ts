@@ -373,7 +373,7 @@ export class Pool {
     try {
       for (let i = 0; i < this.size; i++) this.#spawn();
     } catch (error) {
-      for (const w of this.#workers) w.handle.terminate();
+      for (const w of [...this.#workers]) w.handle.terminate();
       throw new WorkerStartError(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   }
@@ -486,7 +486,8 @@ export class Pool {
     this.#queue = [];
     this.#qhead = 0;
     this.#queued = 0;
-    for (const w of this.#workers) {
+    // A copy: a runtime may report a worker's exit from inside terminate(), which takes it off the list.
+    for (const w of [...this.#workers]) {
       for (let i = w.head; i < w.window.length; i++) {
         const task = w.window[i];
         if (task && task.state !== DONE) this.#settle(task, false, error(task.rec.name));
@@ -1101,14 +1102,14 @@ export class Pool {
       for (const w of this.#workers) if (this.#canTake(w)) eligible++;
       if (eligible > 0) {
         const share = Math.ceil(this.#queued / eligible);
-        for (const w of this.#workers) {
+        for (const w of [...this.#workers]) {
           if (this.#queued === 0) break;
           if (this.#canTake(w)) this.#dispatch(w, share);
         }
       }
     }
     if (this.#queued === 0) {
-      for (const w of this.#workers) {
+      for (const w of [...this.#workers]) {
         if (w.pending > 0 || w.closing) continue;
         if (state === 'closing') this.#retire(w);
         else if (this.#idleTimeout !== undefined && w.idle === undefined) {
