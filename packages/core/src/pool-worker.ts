@@ -9,7 +9,7 @@
  * parent cancelled (so a cancelled task never starts, and a CPU-bound task that never yields to
  * its event loop still sees its signal abort).
  */
-import { _now, _setTimeout, _structuredClone } from './_globals.js';
+import { _clearTimeout, _now, _setTimeout, _structuredClone } from './_globals.js';
 import { explainCloneError, isCloneFailure } from './clone.js';
 import { AbortError, TimeoutError, serializeError } from './errors.js';
 import { Aborter } from './rpc.js';
@@ -277,11 +277,17 @@ export class PoolRunner {
         let value: unknown;
         try {
           let fn = this.#fns[ti];
-          if (!fn) fn = this.#fns[ti] = await host.resolve(this.#targets[ti]!);
+          if (!fn) {
+            this.#flushSoon();
+            fn = this.#fns[ti] = await host.resolve(this.#targets[ti]!);
+          }
           started = _now();
           if (mode === MODE_APPLY) {
             value = fn(...(host.revive(payload) as unknown[]));
-            if (isThenable(value)) value = await value;
+            if (isThenable(value)) {
+              this.#flushSoon();
+              value = await value;
+            }
           } else {
             // A chunk of numbers came as a Float64Array; results that are all numbers go back as one.
             const items = (mode & MODE_NUMBERS ? payload : host.revive(payload)) as ArrayLike<unknown>;
@@ -292,6 +298,7 @@ export class PoolRunner {
             for (let i = 0; i < items.length; ) {
               i = spread ? starmapSync(fn, items as ArrayLike<unknown[]>, out, i) : mapSync(fn, items, out, i);
               if (i === items.length) break;
+              this.#flushSoon();
               out[i] = await (out[i] as PromiseLike<unknown>);
               i++;
             }
@@ -338,8 +345,23 @@ export class PoolRunner {
     this.#outTargets.push(ti);
   }
 
+  #flushTimer: ReturnType<typeof _setTimeout> | undefined;
+
+  /** The task awaits: what earlier tasks returned goes out within FLUSH_MS, not when this one ends. */
+  #flushSoon(): void {
+    if (this.#out.length === 0 || this.#flushTimer !== undefined) return;
+    this.#flushTimer = _setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.flush();
+    }, FLUSH_MS);
+  }
+
   /** Sends the results that wait. A result that cannot be sent becomes a failure that says why. */
   flush(): void {
+    if (this.#flushTimer !== undefined) {
+      _clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
     const r = this.#out;
     if (r.length === 0) return;
     const targets = this.#outTargets;

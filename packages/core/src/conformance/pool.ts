@@ -68,6 +68,19 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
       });
     });
 
+    t.it('a result is not held back while the worker runs its next, longer task', async () => {
+      await withPool({ size: 1 }, async (pool) => {
+        await pool.apply(tasks.add, [0, 0]);
+        const t0 = Date.now();
+        const quick = pool.apply(tasks.add, [1, 2]).then((v) => ({ v, ms: Date.now() - t0 }));
+        const slow = pool.apply(tasks.sleep, [1_500]);
+        const { v, ms } = await quick;
+        equal(v, 3);
+        ok(ms < 1_000, `the quick result came after ${ms} ms, while the next task sleeps 1500 ms`);
+        await slow;
+      });
+    });
+
     t.it('many tasks at once all settle with their own results, spread over the workers', async () => {
       await withPool({ size: 2 }, async (pool) => {
         const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => pool.apply(tasks.add, [i, 1])));
