@@ -621,7 +621,8 @@ describe('codec: a property test against structuredClone', () => {
       expect(back).toStrictEqual(expected);
       expect(identityMap(back)).toEqual(identityMap(expected));
     }
-  });
+    // About a second alone; far more when the machine runs every package's tests at once.
+  }, 60_000);
 });
 
 describe('codec: hosts without some features', () => {
