@@ -19,6 +19,7 @@ import {
   DONE_OK,
   DONE_SKIPPED,
   MODE_APPLY,
+  MODE_FLUSH_FIRST,
   MODE_MAP,
   MODE_NUMBERS,
   type CancelReason,
@@ -255,7 +256,8 @@ export class PoolRunner {
         const at = this.#at;
         const id = batch[at] as number;
         const ti = batch[at + 1] as number;
-        const mode = batch[at + 2] as number;
+        const flags = batch[at + 2] as number;
+        const mode = flags & ~MODE_FLUSH_FIRST;
         const payload = batch[at + 3];
         batch[at + 3] = undefined;
         this.#at = at + 4;
@@ -268,6 +270,8 @@ export class PoolRunner {
           this.#push(id, ti, DONE_SKIPPED, undefined, t, t);
           continue;
         }
+        // A task the parent expects to take a while: what is done goes out before it starts.
+        if (flags & MODE_FLUSH_FIRST) this.flush();
         cur.id = id;
         cur.cancelled = undefined;
         cur.controller = undefined;

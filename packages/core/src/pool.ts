@@ -26,6 +26,7 @@ import {
   DONE_FAILED,
   DONE_SKIPPED,
   MODE_APPLY,
+  MODE_FLUSH_FIRST,
   MODE_MAP,
   MODE_NUMBERS,
   MODE_STARMAP,
@@ -131,6 +132,8 @@ export type ApplyRest<F extends AnyFunction> = Parameters<F> extends [] ? [args?
 const WINDOW_MS = 2;
 /** A worker whose task should end within this many ms holds the next one too, so it never waits for it. */
 const PREFETCH_MS = 50;
+/** A task estimated to run this many ms or more is flagged so its worker sends what it holds first. */
+const LONG_TASK_MS = 1;
 /** The most tasks a worker holds. */
 const MAX_WINDOW = 512;
 /** The most chunks an `imap` has in the pool at once (it reads its input no further ahead). */
@@ -1153,8 +1156,10 @@ export class Pool {
       load += est;
       pending++;
       const payload = task.payload;
-      if (task.mode === MODE_MAP && allNumbers(payload as unknown[])) tasks.push(task.id, rec.index, MODE_MAP | MODE_NUMBERS, new Float64Array(payload as number[]));
-      else tasks.push(task.id, rec.index, task.mode, marshal(payload, w.ctx));
+      // A task that may take a while: what the worker has done before it is sent first, not after it.
+      const flush = rec.perItem < 0 || est >= LONG_TASK_MS ? MODE_FLUSH_FIRST : 0;
+      if (task.mode === MODE_MAP && allNumbers(payload as unknown[])) tasks.push(task.id, rec.index, MODE_MAP | MODE_NUMBERS | flush, new Float64Array(payload as number[]));
+      else tasks.push(task.id, rec.index, task.mode | flush, marshal(payload, w.ctx));
       if (!w.known.has(rec.index)) {
         (defs ??= []).push(rec.index, rec.spec);
         w.known.add(rec.index);

@@ -55,6 +55,8 @@ export const MODE_MAP = 1;
 export const MODE_STARMAP = 2;
 /** Added to `MODE_MAP` on the wire: the chunk's items are all numbers and travel as one `Float64Array`. */
 export const MODE_NUMBERS = 4;
+/** Added on the wire to a task expected to take a while: the worker first sends the results it holds. */
+export const MODE_FLUSH_FIRST = 8;
 
 /**
  * Parent → pool worker: tasks to run, in order, in one message. `targets` defines the targets

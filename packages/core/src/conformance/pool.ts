@@ -78,6 +78,14 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         equal(v, 3);
         ok(ms < 1_000, `the quick result came after ${ms} ms, while the next task sleeps 1500 ms`);
         await slow;
+        // The same when the next task is CPU-bound (it never yields, so the worker must send first).
+        const t1 = Date.now();
+        const quick2 = pool.apply(tasks.add, [2, 2]).then((x) => ({ x, ms2: Date.now() - t1 }));
+        const spin = pool.apply(tasks.spinUntilAborted, [1_500]);
+        const { x, ms2 } = await quick2;
+        equal(x, 4);
+        ok(ms2 < 1_000, `the quick result came after ${ms2} ms, while the next task spins 1500 ms`);
+        equal(await spin, 'ran to the end');
       });
     });
 
