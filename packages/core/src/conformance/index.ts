@@ -4,6 +4,7 @@
  * An adapter imports itself first (which installs its runtime), then calls {@link conformance}.
  */
 import {
+  Barrier,
   DataCloneError,
   Playlist,
   Process,
@@ -354,10 +355,12 @@ function playlist(t: TestApi, kind: WorkerKind): void {
 
   t.describe(`Playlist on ${mode}`, () => {
     t.it(`plays entries concurrently on ${mode}: every pair of bars overlaps, each on its own worker`, async () => {
+      // The entries meet at a barrier before they sleep: they can only finish by running at the same time.
+      const meet = new Barrier(3);
       const list = new Playlist([
-        { title: '歌曲1', task: tasks.sleep, args: [300, 'a'] },
-        { title: '视频2', task: tasks.sleep, args: [300, 'b'] },
-        { title: '歌曲3', task: tasks.sleep, args: [400, 'c'] },
+        { title: '歌曲1', task: tasks.meetThenSleep, args: [meet, 100, 'a'] },
+        { title: '视频2', task: tasks.meetThenSleep, args: [meet, 100, 'b'] },
+        { title: '歌曲3', task: tasks.meetThenSleep, args: [meet, 200, 'c'] },
       ]);
       const report = await list.play({ mode });
       equal(report.mode, mode);
@@ -387,10 +390,12 @@ function playlist(t: TestApi, kind: WorkerKind): void {
       });
 
       t.it('with concurrency 2, three entries use two workers and the third waits for a free one', async () => {
+        // a and b meet at a barrier, so they can only finish by running at the same time.
+        const meet = new Barrier(2);
         const list = new Playlist([
-          { title: 'a', task: tasks.sleep, args: [200] },
-          { title: 'b', task: tasks.sleep, args: [200] },
-          { title: 'c', task: tasks.sleep, args: [200] },
+          { title: 'a', task: tasks.meetThenSleep, args: [meet, 50] },
+          { title: 'b', task: tasks.meetThenSleep, args: [meet, 50] },
+          { title: 'c', task: tasks.sleep, args: [50] },
         ]);
         const report = await list.play({ mode: 'threads', concurrency: 2 });
         equal(new Set(report.timeline.map((e) => e.worker)).size, 2);

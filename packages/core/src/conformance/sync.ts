@@ -93,12 +93,13 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     });
 
     t.it('Semaphore: at most value holders at once; BoundedSemaphore refuses an extra release', async () => {
-      const [sem, a, b] = under(() => [new Semaphore(2), new Event(), new Event()] as const);
-      const first = spawn({ target: tasks.holdPermit, args: [sem, a, 400] });
-      const second = spawn({ target: tasks.holdPermit, args: [sem, b, 400] });
+      const [sem, a, b, letGo] = under(() => [new Semaphore(2), new Event(), new Event(), new Event()] as const);
+      const first = spawn({ target: tasks.holdPermit, args: [sem, a, letGo] });
+      const second = spawn({ target: tasks.holdPermit, args: [sem, b, letGo] });
       await a.wait({ timeout: 10_000 });
       await b.wait({ timeout: 10_000 });
       equal(await sem.acquire({ blocking: false }), false, 'both permits are out');
+      letGo.set();
       equal(await sem.acquire({ timeout: 10_000 }), true, 'one comes back');
       sem.release();
       await Promise.all([first.join(), second.join()]);
