@@ -65,8 +65,9 @@ export class WorkerExitError extends ThreadkitError {
   constructor(
     message: string,
     readonly exitCode: number,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -19,7 +19,7 @@ export { Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier, Qu
 export type { AcquireOptions, ConditionOptions, BarrierOptions, QueueOptions, QueueWaitOptions, PipeOptions } from './primitives.js';
 export type { WaitOptions } from './shared.js';
 export type { AbortSignalLike } from './futex.js';
-export type { Runtime, WorkerHandle, WorkerEvents, WorkerScope, SpawnOptions, WorkerKind, Capabilities } from './runtime.js';
+export type { Runtime, WorkerHandle, WorkerEvents, WorkerScope, SpawnOptions, WorkerKind, Capabilities, ResourceLimits } from './runtime.js';
 export {
   ThreadkitError,
   TaskError,

@@ -40,7 +40,7 @@ import {
 } from './protocol.js';
 import { Endpoint } from './rpc.js';
 import { Decoder, Encoder } from './codec.js';
-import { _allocateTag, _markDead, cpuCount, getRuntime, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
+import { _allocateTag, _markDead, cpuCount, getRuntime, type ResourceLimits, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
 import { targetName, targetSpec, type AnyFunction, type Target } from './task.js';
 import { failureError } from './thread.js';
 import { checkTimeout, describe } from './timeout.js';
@@ -64,6 +64,32 @@ export interface PoolOptions {
   readonly abortGrace?: number;
   /** The workers' name prefix: `PoolWorker-1`, `PoolWorker-2`… @default 'PoolWorker' */
   readonly name?: string;
+  /**
+   * Memory limits for each worker (Node: threads and processes). A worker that goes past them
+   * dies with an out-of-memory error: the task it ran rejects with `WorkerExitError` and the
+   * worker is replaced. Refused with a clear error where the runtime cannot enforce them.
+   */
+  readonly resourceLimits?: ResourceLimits;
+}
+
+const LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'stackSizeMb'] as const;
+
+function checkResourceLimits(what: string, limits: unknown, runtime: Runtime): ResourceLimits | undefined {
+  if (limits === undefined) return undefined;
+  if (typeof limits !== 'object' || limits === null) {
+    throw new TypeError(`${what}: resourceLimits must be an object like { maxOldGenerationSizeMb: 64 }, got ${describe(limits)}`);
+  }
+  for (const key of Object.keys(limits)) {
+    if (!(LIMIT_KEYS as readonly string[]).includes(key)) throw new TypeError(`${what}: resourceLimits has no option ${key}; it takes ${LIMIT_KEYS.join(', ')}`);
+    const value = (limits as Record<string, unknown>)[key];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) {
+      throw new RangeError(`${what}: resourceLimits.${key} must be a number of MB above 0, got ${describe(value)}`);
+    }
+  }
+  if (!runtime.capabilities.resourceLimits) {
+    throw new Error(`${what}: resourceLimits cannot be enforced on ${runtime.name} (its workers take no memory limits); leave them out there`);
+  }
+  return limits as ResourceLimits;
 }
 
 /** Options of `apply()`. */
@@ -218,6 +244,8 @@ class Slot {
   killedFor: Task | undefined;
   uncaught: Error | undefined;
   runtimeError: Error | undefined;
+  /** What the runtime said killed it after it started (e.g. out of memory). */
+  crash: Error | undefined;
   requestedExit: number | undefined;
 
   constructor(readonly name: string) {}
@@ -344,6 +372,7 @@ export class Pool {
   #roomWaiters: (() => void)[] = [];
   #startFailures = 0;
   #keepAlive: TimerHandle | undefined;
+  readonly #resourceLimits: ResourceLimits | undefined;
   #ended: Promise<void>;
   #markEnded!: () => void;
   #hasEnded = false;
@@ -359,7 +388,7 @@ export class Pool {
 
   constructor(options: PoolOptions = {}) {
     const what = 'Cannot create a Pool';
-    const o = checkOptionsObject(what, options, '{ size, kind, maxTasksPerChild, idleTimeout, maxQueue }') as PoolOptions;
+    const o = checkOptionsObject(what, options, '{ size, kind, maxTasksPerChild, idleTimeout, maxQueue, abortGrace, name, resourceLimits }') as PoolOptions;
     const runtime = getRuntime();
     this.size = o.size === undefined ? cpuCount() : checkInteger(what, 'size', o.size, 1);
     const kind = o.kind ?? 'thread';
@@ -371,6 +400,7 @@ export class Pool {
     this.#abortGrace = o.abortGrace === undefined ? 1000 : (checkTimeout(`${what}: abortGrace`, o.abortGrace) ?? 2 ** 31 - 1);
     if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw new TypeError(`${what}: name must be a non-empty string, got ${describe(o.name)}`);
     this.#name = o.name ?? 'PoolWorker';
+    this.#resourceLimits = checkResourceLimits(what, o.resourceLimits, runtime);
     this.#runtime = runtime;
     this.#ended = new Promise((resolve) => (this.#markEnded = resolve));
     try {
@@ -900,7 +930,7 @@ export class Pool {
     const kind = this.kind;
     const w = new Slot(`${this.#name}-${++workerCounter}`);
     const handle = runtime.spawn(
-      { kind, name: w.name, daemon: true },
+      { kind, name: w.name, daemon: true, resourceLimits: this.#resourceLimits },
       {
         message: (data) => this.#onMessage(w, data),
         error: (error) => this.#onRuntimeError(w, error),
@@ -959,7 +989,10 @@ export class Pool {
 
   #onRuntimeError(w: Slot, error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    w.runtimeError ??= w.ready ? new TaskError(err, w.name) : new WorkerStartError(`Cannot start ${w.name}: the worker failed before it was ready: ${err.message}`, { cause: err });
+    // After start, the runtime reports only what kills the worker (e.g. running out of memory
+    // under resourceLimits): its tasks end as the worker's, with the runtime's error as the cause.
+    if (w.ready) w.crash ??= err;
+    else w.runtimeError ??= new WorkerStartError(`Cannot start ${w.name}: the worker failed before it was ready: ${err.message}`, { cause: err });
   }
 
   #onDone(w: Slot, r: readonly unknown[]): void {
@@ -1055,6 +1088,9 @@ export class Pool {
         `${Kind} ${w.name} was terminated because ${w.killedFor.rec.name} did not stop within ${this.#abortGrace} ms of being aborted; ${name} had run in it and its result was lost`,
         code ?? -15,
       );
+    }
+    if (w.crash) {
+      return new WorkerExitError(`${Kind} ${w.name} died while running ${name}: ${w.crash.message}`, code ?? 1, { cause: w.crash });
     }
     const how = w.requestedExit !== undefined ? `exited with code ${w.requestedExit}` : code === null ? 'ended' : `exited with code ${code}`;
     return new WorkerExitError(`${Kind} ${w.name} ${how} while running ${name}`, w.requestedExit ?? code ?? 1);

@@ -13,6 +13,21 @@ export interface SpawnOptions {
   readonly name: string;
   /** A daemon worker does not keep the program alive. */
   readonly daemon: boolean;
+  /** Memory limits for the worker (only where `capabilities.resourceLimits`). */
+  readonly resourceLimits?: ResourceLimits;
+}
+
+/**
+ * Limits on a worker's memory, as Node's `Worker` takes them (and piscina passes them on): a
+ * worker that goes past them ends with an out-of-memory error instead of growing without bound.
+ */
+export interface ResourceLimits {
+  /** The most MB of the main heap. */
+  readonly maxOldGenerationSizeMb?: number;
+  /** The most MB of the heap for new objects. */
+  readonly maxYoungGenerationSizeMb?: number;
+  /** The thread's stack, in MB. */
+  readonly stackSizeMb?: number;
 }
 
 /** Events a spawned worker reports to core. */
@@ -48,6 +63,8 @@ export interface Capabilities {
   readonly processes: boolean;
   /** SharedArrayBuffer and Atomics are available between workers. */
   readonly sharedMemory: boolean;
+  /** `spawn` honours `resourceLimits`. */
+  readonly resourceLimits?: boolean;
 }
 
 /** The parent side of an adapter. */

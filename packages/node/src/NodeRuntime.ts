@@ -6,7 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
+import type { ResourceLimits, Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
 
 const entry = new URL('./worker.js', import.meta.url);
 
@@ -44,7 +44,7 @@ function workerExecArgv(): string[] {
 }
 
 function spawnThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
-  const worker = new Worker(entry, { name: options.name, execArgv: workerExecArgv() });
+  const worker = new Worker(entry, { name: options.name, execArgv: workerExecArgv(), resourceLimits: options.resourceLimits });
   worker.on('message', events.message);
   worker.on('error', events.error);
   worker.on('exit', (code) => events.exit(code));
@@ -59,12 +59,22 @@ function spawnThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle 
   };
 }
 
+/** V8's flags for a process's memory limits (its young generation is three semi-spaces). */
+function limitFlags(limits: ResourceLimits | undefined): string[] {
+  if (!limits) return [];
+  const flags: string[] = [];
+  if (limits.maxOldGenerationSizeMb) flags.push(`--max-old-space-size=${Math.ceil(limits.maxOldGenerationSizeMb)}`);
+  if (limits.maxYoungGenerationSizeMb) flags.push(`--max-semi-space-size=${Math.max(1, Math.ceil(limits.maxYoungGenerationSizeMb / 3))}`);
+  if (limits.stackSizeMb) flags.push(`--stack-size=${Math.floor(limits.stackSizeMb * 1024)}`);
+  return flags;
+}
+
 function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   const child = fork(fileURLToPath(entry), [], {
     serialization: 'advanced',
     stdio: 'inherit',
     // The parent's flags (a test runner's, a loader's) are not the child's business.
-    execArgv: [],
+    execArgv: limitFlags(options.resourceLimits),
   });
   if (options.daemon) {
     child.unref();
@@ -88,7 +98,7 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
 /** The Node runtime. */
 export const nodeRuntime: Runtime = {
   name: 'node',
-  capabilities: { processes: true, sharedMemory: true },
+  capabilities: { processes: true, sharedMemory: true, resourceLimits: true },
   spawn: (options, events) => (options.kind === 'process' ? spawnProcess : spawnThread)(options, events),
   cpuCount: () => availableParallelism(),
   reportError: (text) => void process.stderr.write(`${text}\n`),

@@ -56,3 +56,28 @@ describe('Pool of processes, a worker killed from outside', () => {
     expect(pool.stats().crashed).toBe(1);
   });
 });
+
+describe.each(['thread', 'process'] as const)('Pool of %ss with resourceLimits', (kind) => {
+  it('a task that runs out of memory rejects with WorkerExitError; its worker is replaced and the pool serves on', async () => {
+    await using pool = new Pool({ kind, size: 1, resourceLimits: { maxOldGenerationSizeMb: 48 } });
+    const first = await pool.apply(tasks.pid);
+    const error = await pool.apply(tasks.hog).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WorkerExitError);
+    expect((error as Error).message).toMatch(/while running hog/);
+    expect(await pool.apply(tasks.slowSquare, [4])).toBe(16);
+    expect(pool.stats().crashed).toBe(1);
+    expect(pool.size).toBe(1);
+    if (kind === 'process') expect(await pool.apply(tasks.pid)).not.toBe(first);
+  }, 60_000);
+});
+
+describe('Pool resourceLimits: bad input', () => {
+  it('is refused with an error that names what is wrong', () => {
+    expect(() => new Pool({ size: 1, resourceLimits: 64 as never })).toThrow(/resourceLimits must be an object like \{ maxOldGenerationSizeMb: 64 \}, got `64`/);
+    expect(() => new Pool({ size: 1, resourceLimits: { maxOldGenerationSizeMb: -1 } })).toThrow(/resourceLimits.maxOldGenerationSizeMb must be a number of MB above 0, got `-1`/);
+    expect(() => new Pool({ size: 1, resourceLimits: { maxHeap: 64 } as never })).toThrow(/resourceLimits has no option maxHeap; it takes maxOldGenerationSizeMb, maxYoungGenerationSizeMb, stackSizeMb/);
+  });
+});
