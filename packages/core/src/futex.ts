@@ -116,16 +116,28 @@ function localNotify(i32: Int32Array, index: number, count: number): void {
 
 // ---------------------------------------------------------------------------
 
-/** Spin iterations before sleeping: tens of microseconds, enough to catch a peer that answers at once. */
+/** The most spin iterations before sleeping: tens of microseconds, enough to catch a peer that answers at once. */
 let spinLimit = 20_000;
+/** The fewest: a spin that keeps failing still looks once or twice before sleeping. */
+const SPIN_FLOOR = 64;
+/**
+ * This realm's spin budget, adapted to how spins go (as adaptive mutexes do): a spin that
+ * succeeds after k iterations raises it to 2k, a spin that fails halves it. When the machine is
+ * oversubscribed, the peer is often not running while we spin, spins fail, and the budget falls,
+ * so waiting turns into sleeping instead of burning the core the peer needs. Every 16th spin
+ * probes with the full limit, so the budget recovers once quick answers come back.
+ */
+let spinBudget = spinLimit;
+let spins = 0;
 
-/** Tunes how long a waiter spins before it sleeps (0 turns spinning off). */
+/** Tunes how long a waiter spins before it sleeps at most (0 turns spinning off). */
 export function setSpin(iterations: number): void {
   spinLimit = Math.max(0, Math.floor(iterations));
+  spinBudget = spinLimit;
 }
 
 /**
- * Spins while `i32[index] === value`, up to the spin limit; returns true if it changed. Callers
+ * Spins while `i32[index] === value`, up to the spin budget; returns true if it changed. Callers
  * spin before they count themselves as sleepers, so a peer answering at once pays no notify.
  * On ordinary memory (one realm) nobody else can change it: no spinning.
  */
@@ -134,10 +146,15 @@ export function spin(i32: Int32Array, index: number, value: number): boolean {
   if (!isShared(i32)) return false;
   // With every CPU already spinning, spinning takes a core from the thread we wait for: sleep instead.
   if (spinLimit === 0 || !_startSpinning()) return Atomics.load(i32, index) !== value;
+  const budget = (++spins & 15) === 0 ? spinLimit : spinBudget;
   try {
-    for (let i = spinLimit; i > 0; i--) {
-      if (Atomics.load(i32, index) !== value) return true;
+    for (let i = 0; i < budget; i++) {
+      if (Atomics.load(i32, index) !== value) {
+        if (2 * i > spinBudget) spinBudget = Math.min(spinLimit, 2 * i);
+        return true;
+      }
     }
+    spinBudget = Math.max(Math.min(SPIN_FLOOR, spinLimit), spinBudget >> 1);
     return Atomics.load(i32, index) !== value;
   } finally {
     _stopSpinning();
