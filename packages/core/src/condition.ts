@@ -7,7 +7,7 @@ import { deadlineOf, notify as wake, wait, type AbortSignalLike } from './futex.
 import { marshal, revive, type MarshalContext } from './handle.js';
 import { Lock, RLock, checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from './lock.js';
 import type { Endpoint } from './rpc.js';
-import { _asCaller, currentCaller } from './runtime.js';
+import { _asCaller, currentCaller, isDead } from './runtime.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
 import { _asyncDispose } from './_globals.js';
@@ -99,7 +99,10 @@ export class Condition extends SharedObject {
     // A slot is claimed by writing our tag into its owner word, and becomes WAITING last: a thread
     // terminated half-way leaves a slot its parent can find by the tag and free.
     for (let i = 0; i < this.#slots; i++) {
-      if (Atomics.compareExchange(mem, FIRST_SLOT + SLOT * i + 2, 0, who) === 0) {
+      const owner = FIRST_SLOT + SLOT * i + 2;
+      const tag = Atomics.compareExchange(mem, owner, 0, who);
+      // A slot still tagged by a thread that has died (see #abandoned) is free to take.
+      if (tag === 0 || (isDead(tag) && Atomics.compareExchange(mem, owner, tag, who) === tag)) {
         slot = FIRST_SLOT + SLOT * i;
         break;
       }
@@ -116,7 +119,13 @@ export class Condition extends SharedObject {
         await wait(mem, slot, WAITING, ms, signal);
       }
     } finally {
-      await this.lock._acquireAt(depth, who);
+      // A thread its parent has declared dead (one that runs on briefly after it was terminated,
+      // see #abandoned) takes back nothing its parent has let go: nobody would let it go again.
+      if (!isDead(who)) await this.lock._acquireAt(depth, who);
+    }
+    if (isDead(who)) {
+      this.lock._releaseIfHeldBy(who, false);
+      return false;
     }
     // Under the lock again: a notify that came after we stopped waiting still counts. (The slot is
     // still ours unless our thread was declared dead meanwhile; then it may be someone else's.)
@@ -168,7 +177,7 @@ export class Condition extends SharedObject {
       let bestTicket = 0;
       for (let i = 0; i < this.#slots; i++) {
         const slot = FIRST_SLOT + SLOT * i;
-        if (Atomics.load(mem, slot) !== WAITING) continue;
+        if (Atomics.load(mem, slot) !== WAITING || this.#abandoned(slot)) continue;
         const ticket = Atomics.load(mem, slot + 1);
         if (best < 0 || ticket - bestTicket < 0) {
           best = slot;
@@ -179,6 +188,22 @@ export class Condition extends SharedObject {
       Atomics.store(mem, best, NOTIFIED);
       wake(mem, best, 1);
     }
+  }
+
+  /**
+   * Whether a waiting slot belongs to no living thread; if so it is freed. A runtime may report
+   * a thread's end before the thread has stopped (Deno's Web Workers run on briefly after
+   * `terminate()`), so a thread terminated as it began to wait can claim its slot, or mark it
+   * waiting, after its parent freed what it held: a notify must pass it by, not wake nobody.
+   * (A living waiter tags its slot before marking it waiting, and clears the mark before the tag.)
+   */
+  #abandoned(slot: number): boolean {
+    const mem = this.mem!;
+    const owner = Atomics.load(mem, slot + 2);
+    if (owner !== 0 && !isDead(owner)) return false;
+    Atomics.store(mem, slot, FREE);
+    Atomics.compareExchange(mem, slot + 2, owner, 0);
+    return true;
   }
 
   _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): unknown {
