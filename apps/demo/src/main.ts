@@ -4,6 +4,8 @@
  *
  *   node dist/main.js [--scale <ms per seed second>] [--only E3,E4,...] [--primes <limit>]   (pnpm start)
  *   tsx src/main.ts   [the same options]                                                      (pnpm start:ts)
+ *   bun src/main.ts   [the same options]                                      (Bun; pnpm start:bun)
+ *   deno run --allow-read --allow-run --allow-env src/main.ts   [the same options]   (Deno; pnpm start:deno)
  *
  * Each example first runs as the seed writes it (printing what the seed prints). E1–E6 then play
  * the same tracks through a `Playlist` and draw its timeline: sequential play is a staircase of
@@ -48,7 +50,12 @@ type ExampleId = (typeof EXAMPLES)[number];
 // 150 ms per seed second: a full run takes about 20 s, and starting the workers (tens to hundreds
 // of ms, more on a busy machine and for processes) stays small next to tracks of 300–1500 ms.
 const DEFAULT_SCALE = 150;
-const USAGE = `Usage: ${fromSource ? 'tsx src/main.ts' : 'node dist/main.js'} [options]
+// Deno and Bun give the Node version they implement as versions.node: name the runtime itself.
+const { deno, bun, node } = process.versions;
+const runtime = deno ? `Deno ${deno}` : bun ? `Bun ${bun}` : `Node ${node}`;
+const mainFile = fromSource ? 'src/main.ts' : 'dist/main.js';
+const command = deno ? `deno run --allow-read --allow-run --allow-env ${mainFile}` : bun ? `bun ${mainFile}` : fromSource ? 'tsx src/main.ts' : 'node dist/main.js';
+const USAGE = `Usage: ${command} [options]
   --scale <ms>      milliseconds per seed second (default ${DEFAULT_SCALE})
   --only <ids>      run only these examples, e.g. --only E3 or --only E7,E8 (${EXAMPLES.join(', ')})
   --primes <limit>  CPU and POOL examples: count the primes below this limit (default 5000000)
@@ -533,7 +540,7 @@ const examples: Record<ExampleId, () => Promise<void>> = {
   POOL: () => poolExample({ tasks, limit: primesLimit, header, live: process.stdout.isTTY === true }),
 };
 
-console.log(`threadkit demo: the seed's examples on Node ${process.versions.node}. 1 seed second = ${scale} ms.`);
+console.log(`threadkit demo: the seed's examples on ${runtime}. 1 seed second = ${scale} ms.`);
 console.log(`Every thread or process starts its own JavaScript engine and loads ${tasksFile} before it plays: that start-up,`);
 console.log('tens to hundreds of milliseconds (more on a busy machine, more for a process), is the gap before the bars.');
 if (fromSource && !(process.features as { typescript?: unknown }).typescript) {

@@ -1,6 +1,6 @@
 // What Bun adds to the conformance suite: threads and processes really run on Bun, TypeScript task
-// modules, where Bun differs (inline targets), and liveness at exit (daemons, pools), each checked
-// in a Bun program of its own.
+// modules, where Bun differs (inline targets, uncaught errors under bun test), liveness at exit
+// (daemons, pools) and the demo, each program checked in a Bun process of its own.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -127,7 +127,7 @@ describe('liveness at exit under Bun', () => {
   }, LIMIT_MS);
 
   for (const kind of ['thread', 'process']) {
-    test(`an idle Pool of ${kind}s left open does not keep the program alive; a pending task does`, () => {
+    test(`an idle Pool of ${kind === 'process' ? 'processes' : 'threads'} left open does not keep the program alive; a pending task does`, () => {
       const idle = runBun(fixture('pool-liveness.mjs'), kind, 'idle');
       equal(idle.status, 0, `idle: exit status (stderr: ${idle.stderr})`);
       equal(idle.stdout, 'first 49\nmain end\n');
@@ -136,4 +136,26 @@ describe('liveness at exit under Bun', () => {
       equal(pending.stdout, 'first 49\nmain end\npending task done 5\n');
     }, LIMIT_MS);
   }
+});
+
+describe('the demo under Bun', () => {
+  const demo = fileURLToPath(new URL('../../../../apps/demo/', import.meta.url));
+
+  test('bun src/main.ts runs every example (E1–E8, CPU, POOL) and names Bun', () => {
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['src/main.ts', '--scale', '20', '--primes', '200000'], { cwd: demo, encoding: 'utf8', timeout: 60_000 });
+    equal(r.status, 0, `exit status (stderr: ${r.stderr})`);
+    match(r.stdout, new RegExp(`^threadkit demo: the seed's examples on Bun ${process.versions.bun!.replace(/\./g, '\\.')}\\.`));
+    for (const id of ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'E7', 'E8', 'CPU', 'POOL']) match(r.stdout, new RegExp(`━━ ${id} ·`), `section ${id}`);
+    match(r.stdout, /proc2 rec: hello\nproc1 rec: hello, too\n/);
+    match(r.stdout, /check: 10 items put, 10 got, each exactly once/);
+    match(r.stdout, /Done in [\d.]+ s/);
+    console.log(`demo under Bun: ${Date.now() - started} ms`);
+  }, 90_000);
+
+  test('its usage names the command that runs it under Bun', () => {
+    const r = spawnSync(process.execPath, ['src/main.ts', '--only', 'E9'], { cwd: demo, encoding: 'utf8', timeout: 20_000 });
+    equal(r.status, 2);
+    match(r.stderr, /Usage: bun src\/main\.ts \[options\]/);
+  }, LIMIT_MS);
 });
