@@ -989,10 +989,12 @@ export class Pool {
 
   #onRuntimeError(w: Slot, error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    // After start, the runtime reports only what kills the worker (e.g. running out of memory
-    // under resourceLimits): its tasks end as the worker's, with the runtime's error as the cause.
-    if (w.ready) w.crash ??= err;
-    else w.runtimeError ??= new WorkerStartError(`Cannot start ${w.name}: the worker failed before it was ready: ${err.message}`, { cause: err });
+    if (!w.ready) w.runtimeError ??= new WorkerStartError(`Cannot start ${w.name}: the worker failed before it was ready: ${err.message}`, { cause: err });
+    // Out of memory (under resourceLimits) is the worker's death, not the task's error: its task
+    // ends as the worker's, with the runtime's error as the cause. Anything else the runtime
+    // reports escaped the task, as a Thread reports it.
+    else if ((err as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') w.crash ??= err;
+    else w.runtimeError ??= new TaskError(err, w.name);
   }
 
   #onDone(w: Slot, r: readonly unknown[]): void {

@@ -75,7 +75,7 @@ describe('@threadkit/node under Bun', () => {
   }, LIMIT_MS);
 });
 
-// Why conformance.test.ts skips one Pool test under bun test, and that it holds in a Bun program.
+// Under bun test an escaped error reaches the parent as an 'error' event (a Pool still reports it as the task's TaskError); in a Bun program the worker handles it.
 describe('an error that escapes every task, in a worker thread', () => {
   test("under bun test, it skips the worker's own handler and reaches the parent as an 'error' event", async () => {
     const w = new Worker(new URL('./fixtures/uncaught-entry.mjs', import.meta.url));
