@@ -6,7 +6,7 @@
 import { AbortError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { _asCaller, currentCaller } from './runtime.js';
+import { _asCaller, currentCaller, isDead } from './runtime.js';
 import { checkTimeout, describe } from './timeout.js';
 import { _asyncDispose } from './_globals.js';
 import { publishAll } from './publish.js';
@@ -63,7 +63,7 @@ const TRUE = Promise.resolve(true);
  * acquisition loop of Lock and RLock (and of Condition's re-acquire).
  */
 async function acquireWord(mem: Int32Array, who: number, what: string, options: { timeout: number | undefined; signal: AbortSignalLike | undefined; blocking: boolean }): Promise<boolean> {
-  if (Atomics.compareExchange(mem, OWNER, 0, who) === 0) return true;
+  if (Atomics.compareExchange(mem, OWNER, 0, who) === 0) return tookAlive(mem, who);
   throwIfAborted(what, options.signal);
   if (!options.blocking) return false;
   const left = deadlineOf(options.timeout);
@@ -84,8 +84,20 @@ async function acquireWord(mem: Int32Array, who: number, what: string, options: 
       handOn(mem, false);
       throwIfAborted(what, options.signal);
     }
-    if (Atomics.compareExchange(mem, OWNER, 0, who) === 0) return true;
+    if (Atomics.compareExchange(mem, OWNER, 0, who) === 0) return tookAlive(mem, who);
   }
+}
+
+/**
+ * The lock was just taken for `who`. A runtime may report a thread's end before the thread has
+ * stopped (Deno's Web Workers run on briefly after `terminate()`): a thread its parent has
+ * already declared dead, and whose locks it has already released, must not keep one, since
+ * nobody would release it again. It gives the lock back and goes no further.
+ */
+function tookAlive(mem: Int32Array, who: number): boolean | Promise<boolean> {
+  if (!isDead(who)) return true;
+  releaseWord(mem);
+  return new Promise<boolean>(() => {});
 }
 
 /** A waiter leaving without the lock passes on a wake-up it may have taken, so none is lost. */
