@@ -18,7 +18,7 @@
 import { _clearTimeout, _now, _setTimeout, _setWeakTimeout, _asyncDispose, type TimerHandle } from './_globals.js';
 import { explainCloneError, findUncloneable, isCloneFailure } from './clone.js';
 import { AbortError, EOFError, PoolClosedError, QueueFullError, TaskError, TimeoutError, WorkerExitError, WorkerStartError, deserializeError } from './errors.js';
-import { allocate, type AbortSignalLike } from './futex.js';
+import { allocate, keepAlive, type AbortSignalLike } from './futex.js';
 import { marshal, type MarshalContext } from './handle.js';
 import { CTL_CANCELS, CTL_RING, CTL_TAKEN, CTL_WORDS, CANCEL_RING } from './pool-worker.js';
 import { Reservoir, type Percentiles } from './pool-stats.js';
@@ -371,7 +371,8 @@ export class Pool {
   #pumpScheduled = false;
   #roomWaiters: (() => void)[] = [];
   #startFailures = 0;
-  #keepAlive: TimerHandle | undefined;
+  /** Lets the program end again, while the pool keeps it alive. */
+  #letGo: (() => void) | undefined;
   readonly #resourceLimits: ResourceLimits | undefined;
   #ended: Promise<void>;
   #markEnded!: () => void;
@@ -1276,14 +1277,10 @@ export class Pool {
   /** The program stays alive while tasks are pending or the pool is ending; idle workers hold nothing. */
   #updateKeepAlive(): void {
     const want = this.#unsettled > 0 || (this.#state !== 'running' && !this.#hasEnded && this.#workers.length > 0);
-    if (want && this.#keepAlive === undefined) {
-      const tick = (): void => {
-        this.#keepAlive = _setTimeout(tick, 2 ** 30);
-      };
-      tick();
-    } else if (!want && this.#keepAlive !== undefined) {
-      _clearTimeout(this.#keepAlive);
-      this.#keepAlive = undefined;
+    if (want && this.#letGo === undefined) this.#letGo = keepAlive();
+    else if (!want && this.#letGo !== undefined) {
+      this.#letGo();
+      this.#letGo = undefined;
     }
   }
 
