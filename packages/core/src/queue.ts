@@ -5,7 +5,7 @@
 import { QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
 import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
-import { ALL_DONE, CLOSED_EMPTY, COUNT, DEFAULT_RING_BYTES, EMPTY, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
+import { ALL_DONE, CLOSED_EMPTY, COUNT, DEFAULT_QUEUE_BYTES, EMPTY, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { publishAll } from './publish.js';
 import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { describe } from './timeout.js';
@@ -14,7 +14,7 @@ import { describe } from './timeout.js';
 export interface QueueOptions {
   /** The most items it holds; `put` waits while it is full. 0 or absent: unbounded (up to `bytes`). @default 0 */
   readonly maxsize?: number;
-  /** Bytes of shared memory for encoded items; an item must fit. @default 262144 */
+  /** Bytes of shared memory for encoded items (each takes its encoded size plus 8–16 bytes); an item must fit. @default 1048832 (16 items of 64 KiB) */
   readonly bytes?: number;
 }
 
@@ -33,7 +33,7 @@ function checkQueueOptions(what: string, options: QueueOptions | number | undefi
   if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize < 0 || maxsize > 0x7fffffff) {
     throw new RangeError(`${what}: maxsize must be an integer >= 0 (0 is unbounded), got ${describe(maxsize)}`);
   }
-  const bytes = o.bytes ?? DEFAULT_RING_BYTES;
+  const bytes = o.bytes ?? DEFAULT_QUEUE_BYTES;
   if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 64 || bytes > 2 ** 30) {
     throw new RangeError(`${what}: bytes must be an integer from 64 to 2^30, got ${describe(bytes)}`);
   }

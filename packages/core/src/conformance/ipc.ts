@@ -94,6 +94,18 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       equal((await q.get())[511], 7);
     });
 
+    t.it('takes 16 items of 64 KiB by default without a consumer, and gives them back whole and in order', async () => {
+      const q = under(() => new Queue<Uint8Array>());
+      const item = new Uint8Array(64 * 1024);
+      for (let i = 0; i < 16; i++) q.putNowait(item.fill(i));
+      for (let i = 0; i < 16; i++) {
+        const got = await q.get();
+        equal(got.length, 64 * 1024);
+        equal(got[0] === i && got[64 * 1024 - 1] === i, true, `item ${i} came back whole`);
+      }
+      equal(q.qsize(), 0);
+    });
+
     t.it('close(): put throws QueueClosedError, get drains then throws it, for await ends', async () => {
       const q = under(() => new Queue<number>());
       await q.put(1);
