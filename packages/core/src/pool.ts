@@ -1101,12 +1101,12 @@ export class Pool {
 
   /** The worker is gone: what it reached through its channel is cancelled, and what it held is let go. */
   #cleanUpAfter(w: Slot): void {
-    _markDead(w.tag);
+    const ended = _markDead(w.tag);
     const peers = w.endpoint.peerTags();
     w.endpoint.close(new EOFError(`${this.kind === 'process' ? 'Process' : 'Thread'} ${w.name} has ended`));
     for (const obj of w.sent) {
       const o = obj as { _releaseIfHeldBy?(who: number): boolean; _holderDied?(): void };
-      if (o._releaseIfHeldBy) for (const who of [w.tag, ...peers]) o._releaseIfHeldBy(who);
+      if (o._releaseIfHeldBy) for (const who of [...ended, ...peers]) o._releaseIfHeldBy(who);
       o._holderDied?.();
     }
     w.sent.clear();

@@ -200,9 +200,17 @@ export function _asCaller<T>(who: number, fn: () => T): T {
   }
 }
 
-/** One bit per tag, set when that thread has ended: shared by every thread of an OS process. */
+/**
+ * What every thread of an OS process knows of every tag: a bit set when that thread has ended,
+ * a bit set when it has started threads of its own, and the tag of the thread that started it.
+ * A thread that dies takes the threads it started with it (a runtime ends a worker's workers
+ * with it), and only its own parent sees it go: the parent marks the whole subtree.
+ */
 let deadTags: Int32Array | undefined;
 const DEAD_TAGS = 1 << 20;
+const BIT_WORDS = DEAD_TAGS / 32;
+const HAS_CHILDREN = BIT_WORDS;
+const PARENT = 2 * BIT_WORDS;
 
 function tagMemory(words: number): Int32Array {
   const SAB = (globalThis as unknown as { SharedArrayBuffer?: new (n: number) => ArrayBuffer }).SharedArrayBuffer;
@@ -216,8 +224,14 @@ export function _allocateTag(shared: boolean): { tag: number; counter: Int32Arra
     tagCounter = tagMemory(2);
     Atomics.store(tagCounter, 0, myTag);
   }
-  deadTags ??= tagMemory(DEAD_TAGS / 32);
+  // The parent table only matters where threads share memory; untouched pages of it cost nothing.
+  deadTags ??= tagMemory(typeof (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer === 'function' ? PARENT + DEAD_TAGS : PARENT);
   const tag = Atomics.add(tagCounter, 0, 1) + 1;
+  // Only a thread on shared memory ends with this one (a process lives on until it sees its channel close).
+  if (shared && deadTags.length > PARENT && tag < DEAD_TAGS && myTag > 0 && myTag < DEAD_TAGS) {
+    Atomics.store(deadTags, PARENT + tag, myTag);
+    Atomics.or(deadTags, HAS_CHILDREN + (myTag >> 5), 1 << (myTag & 31));
+  }
   return { tag, counter: shared ? tagCounter : undefined, dead: shared ? deadTags : undefined };
 }
 
@@ -254,10 +268,28 @@ export function _stopSpinning(): void {
   if (tagCounter) Atomics.sub(tagCounter, 1, 1);
 }
 
-/** Marks a thread's tag as ended (its parent does, when the worker is gone). */
-export function _markDead(tag: number): void {
-  if (!deadTags || tag <= 0 || tag >= DEAD_TAGS) return;
+/**
+ * Marks a thread's tag as ended (its parent does, when the worker is gone), and with it every
+ * thread it started that has not ended yet, and theirs; returns the tags it marked (`tag` first),
+ * so the parent can let go of what any of them held.
+ */
+export function _markDead(tag: number): number[] {
+  const ended = [tag];
+  if (!deadTags || tag <= 0 || tag >= DEAD_TAGS) return ended;
   Atomics.or(deadTags, tag >> 5, 1 << (tag & 31));
+  for (let i = 0; i < ended.length; i++) {
+    const parent = ended[i]!;
+    if ((Atomics.load(deadTags, HAS_CHILDREN + (parent >> 5)) & (1 << (parent & 31))) === 0) continue;
+    // Children get tags after their parent's: look from there to the last tag given out.
+    const last = Math.min(tagCounter ? Atomics.load(tagCounter, 0) : 0, DEAD_TAGS - 1);
+    for (let t = parent + 1; t <= last; t++) {
+      if (Atomics.load(deadTags, PARENT + t) === parent && !isDead(t)) {
+        Atomics.or(deadTags, t >> 5, 1 << (t & 31));
+        ended.push(t);
+      }
+    }
+  }
+  return ended;
 }
 
 /** Whether the thread with this tag has ended. */

@@ -424,14 +424,14 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
 
   /** The worker is gone: what it was doing through the channel is cancelled, and what it held is let go. */
   #cleanUpAfter(): void {
-    // A mutex it held inside a critical section can now be taken over.
-    _markDead(this.#tag);
+    // A mutex it (or a thread it started, which ended with it) held inside a critical section can now be taken over.
+    const ended = _markDead(this.#tag);
     const endpoint = this.#endpoint;
     const peers = endpoint ? endpoint.peerTags() : [];
     endpoint?.close(new EOFError(`${this.kind === 'process' ? 'Process' : 'Thread'} ${this.name} has ended`));
     for (const obj of this.#sent) {
       const o = obj as { _releaseIfHeldBy?(who: number): boolean; _holderDied?(): void };
-      if (o._releaseIfHeldBy) for (const who of [this.#tag, ...peers]) o._releaseIfHeldBy(who);
+      if (o._releaseIfHeldBy) for (const who of [...ended, ...peers]) o._releaseIfHeldBy(who);
       o._holderDied?.();
     }
     this.#sent.clear();

@@ -5,11 +5,12 @@
 import { spawn } from 'node:child_process';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { Process, TaskError, Thread, taskModule } from '@threadkit/deno';
+import { Event, Lock, Process, TaskError, Thread, taskModule } from '@threadkit/deno';
 import { deepEqual, equal, match, ok } from '@threadkit/core/conformance';
 import { withLimit } from './_test_api.ts';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
+const nested = taskModule<typeof import('./fixtures/nested.ts')>(new URL('./fixtures/nested.ts', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -123,6 +124,31 @@ for (const daemon of [false, true]) {
     deepEqual(await a.result(), { pid: Deno.pid });
     deepEqual(await b.result(), { pid: Deno.pid });
     ok(typeof a.ident === 'number' && typeof b.ident === 'number' && a.ident !== b.ident, `idents ${a.ident}, ${b.ident}`);
+  });
+}
+
+for (const daemon of [false, true]) {
+  test(`a thread started by a ${daemon ? 'daemon ' : ''}thread ends with it, and a lock it held is let go`, async () => {
+    const lock = new Lock();
+    const held = new Event();
+    const ticks = new Int32Array(new SharedArrayBuffer(4));
+    const parent = new Thread({ target: nested.holdLockInChild, args: [lock, held, ticks], daemon });
+    parent.start();
+    equal(await held.wait({ timeout: 10_000 }), true);
+    equal(await lock.acquire({ timeout: 50 }), false);
+    await parent.terminate();
+    // Only the main thread, the parent's parent, saw the child go.
+    equal(await lock.acquire({ timeout: 5_000 }), true);
+    lock.release();
+    // It does end, though not always before its parent's end is reported: a node:worker_threads
+    // parent under Deno was seen to let its child tick once more.
+    let stopped = false;
+    for (let tries = 0; tries < 20 && !stopped; tries++) {
+      const seen = Atomics.load(ticks, 0);
+      await new Promise((r) => setTimeout(r, 100));
+      stopped = Atomics.load(ticks, 0) === seen;
+    }
+    ok(stopped, 'the child thread has stopped');
   });
 }
 

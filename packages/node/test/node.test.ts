@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Process, TaskError, Thread, taskModule } from '@threadkit/node';
+import { Event, Lock, Process, TaskError, Thread, taskModule } from '@threadkit/node';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
 const liveness = fileURLToPath(new URL('./fixtures/liveness.mjs', import.meta.url));
@@ -84,6 +84,26 @@ describe('Process on Node is a real OS process', () => {
     expect(alive(pid)).toBe(true);
     parent.kill('SIGKILL');
     expect(await gone(pid)).toBe(true);
+  });
+});
+
+describe('a thread that ends with the thread that started it', () => {
+  it('lets go of a lock it held once its parent thread is terminated', async () => {
+    const lock = new Lock();
+    const held = new Event();
+    const ticks = new Int32Array(new SharedArrayBuffer(4));
+    const parent = new Thread({ target: tasks.holdLockInChild, args: [lock, held, ticks] });
+    parent.start();
+    expect(await held.wait({ timeout: 10_000 })).toBe(true);
+    expect(await lock.acquire({ timeout: 50 })).toBe(false);
+    await parent.terminate();
+    // The child thread ended with its parent; only the main thread, the parent's parent, saw it.
+    expect(await lock.acquire({ timeout: 5_000 })).toBe(true);
+    lock.release();
+    // It really has ended (threadkit relies on the runtime ending a worker's workers with it).
+    const seen = Atomics.load(ticks, 0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(Atomics.load(ticks, 0)).toBe(seen);
   });
 });
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, test } from 'bun:test';
-import { Process, Thread, taskModule } from '@threadkit/node';
+import { Event, Lock, Process, Thread, taskModule } from '@threadkit/node';
 import { deepEqual, equal, match, ok } from '@threadkit/core/conformance';
 import { LIMIT_MS } from './_test_api.ts';
 
@@ -76,6 +76,25 @@ describe('@threadkit/node under Bun', () => {
 });
 
 // Under bun test an escaped error reaches the parent as an 'error' event (a Pool still reports it as the task's TaskError); in a Bun program the worker handles it.
+describe('a thread started by a thread, under Bun', () => {
+  test('ends with its parent, and a lock it held is let go', async () => {
+    const lock = new Lock();
+    const held = new Event();
+    const ticks = new Int32Array(new SharedArrayBuffer(4));
+    const parent = new Thread({ target: tasks.holdLockInChild, args: [lock, held, ticks] });
+    parent.start();
+    equal(await held.wait({ timeout: 10_000 }), true);
+    equal(await lock.acquire({ timeout: 50 }), false);
+    await parent.terminate();
+    // Only the main thread, the parent's parent, saw the child go.
+    equal(await lock.acquire({ timeout: 5_000 }), true);
+    lock.release();
+    const seen = Atomics.load(ticks, 0);
+    await new Promise((r) => setTimeout(r, 100));
+    equal(Atomics.load(ticks, 0), seen, 'the child thread has stopped');
+  }, LIMIT_MS);
+});
+
 describe('an error that escapes every task, in a worker thread', () => {
   test("under bun test, it skips the worker's own handler and reaches the parent as an 'error' event", async () => {
     const w = new Worker(new URL('./fixtures/uncaught-entry.mjs', import.meta.url));
