@@ -10,6 +10,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
+import { endAtExit } from '@threadkit/core/adapter';
 import { Deno, EXIT_KEY, WebWorker, hardwareConcurrency, permissionDenied, type PermissionName } from './host.js';
 
 const entry = new URL('./worker.js', import.meta.url);
@@ -116,18 +117,6 @@ function permissionFlags(): string[] {
   return flags;
 }
 
-// Daemon processes do not keep the program alive, and must not outlive it either.
-const daemons = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function killDaemonsAtExit(child: ChildProcess): void {
-  daemons.add(child);
-  child.once('exit', () => daemons.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of daemons) c.kill('SIGTERM');
-  });
-}
 
 function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   // In a `deno compile`d program, Deno.execPath() is the program itself: `run <entry>` would start
@@ -148,7 +137,7 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
   if (options.daemon) {
     child.unref();
     (child.channel as { unref?(): void } | null | undefined)?.unref?.();
-    killDaemonsAtExit(child);
+    endAtExit(child, (hook) => process.once('exit', hook));
   }
   // Deno's ChildProcess never emits 'close' when a message was sent to the child as it exited,
   // so the end is taken from 'exit', once the child's last message (which says it is exiting)

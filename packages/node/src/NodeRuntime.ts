@@ -2,26 +2,15 @@
  * core's `Runtime` over Node: `Thread` is a `node:worker_threads` Worker, `Process` is
  * `child_process.fork` with an IPC channel using the structured-clone ("advanced") serializer.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResourceLimits, Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
+import { endAtExit } from '@threadkit/core/adapter';
 
 const entry = new URL('./worker.js', import.meta.url);
 
-// Daemon processes do not keep the program alive, and must not outlive it either.
-const daemons = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function killDaemonsAtExit(child: ChildProcess): void {
-  daemons.add(child);
-  child.once('exit', () => daemons.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of daemons) c.kill('SIGTERM');
-  });
-}
 
 /**
  * The parent's flags minus tsx's own: under the tsx CLI they cost ~110 ms per worker and do not
@@ -80,7 +69,7 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
     child.unref();
     // Bun's IPC channel has no unref(); there the child's unref() is enough (test/bun/bun.test.ts).
     (child.channel as { unref?(): void } | null | undefined)?.unref?.();
-    killDaemonsAtExit(child);
+    endAtExit(child, (hook) => process.once('exit', hook));
   }
   child.on('message', events.message);
   child.on('error', events.error);
