@@ -7,18 +7,12 @@
  * (a browser reports none of them); the worker's last word is {@link EXIT_KEY}.
  */
 import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
+import { LIFE_KEY, afterLife, lifeName } from '@threadkit/core/adapter';
 import { unwrap, type ToWorker } from '@threadkit/core/worker';
 
 /** A worker's last message: `{ [EXIT_KEY]: code }`, posted just before it closes itself. */
 export const EXIT_KEY = '__threadkit_exit__';
 
-/**
- * The parent's first message to a worker: `{ [LIFE_KEY]: name }`, the name of a Web Lock the
- * worker holds for as long as it lives. A browser's `terminate()` only asks a worker to stop (it
- * may run on for a moment), and says nothing when it has; the lock is granted to the parent once
- * the worker is really gone, and only then does core hear that it ended and clean up after it.
- */
-export const LIFE_KEY = '__threadkit_life__';
 
 /** The scheme of the module names {@link bundledTaskModule} gives out. */
 export const BUNDLED_SCHEME = 'threadkit-task:';
@@ -63,19 +57,14 @@ function describeEvent(event: ErrorEvent | Event): string {
 }
 
 let idents = 0;
-/** Tells this page's life locks from those of other pages of the same origin. */
-const page = Math.random().toString(36).slice(2);
-
-interface LockManager {
-  request(name: string, callback: () => unknown): Promise<unknown>;
-}
-const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 
 function spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   // The generic entry imports task modules by URL. Once bundled task modules are registered, a
   // worker starts with its first task instead: from that module's own entry if it is one of them.
   const ident = ++idents;
-  const life = `threadkit:${page}:${ident}`;
+  // The worker holds this Web Lock for as long as it lives: a browser's terminate() only asks a
+  // worker to stop, and says nothing when it has (see @threadkit/core/adapter).
+  const life = lifeName();
   let worker: Worker | undefined;
   let queued: unknown[] | undefined = [];
   let ended = false;
@@ -89,7 +78,7 @@ function spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
     // A browser says nothing when a worker ends: the exit event comes from here, once the worker
     // has let go of its life lock (where Web Locks are missing, a page that is not a secure
     // context, on a later turn).
-    if (started && locks) void locks.request(life, () => events.exit(code));
+    if (started) afterLife(life, () => events.exit(code));
     else setTimeout(() => events.exit(code), 0);
   };
 

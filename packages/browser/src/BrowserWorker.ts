@@ -8,7 +8,8 @@
  */
 import { useRuntime } from '@threadkit/core';
 import { runWorker } from '@threadkit/core/worker';
-import { BUNDLED_SCHEME, EXIT_KEY, LIFE_KEY, browserRuntime } from './BrowserRuntime.js';
+import { withLifeLock } from '@threadkit/core/adapter';
+import { BUNDLED_SCHEME, EXIT_KEY, browserRuntime } from './BrowserRuntime.js';
 
 /** The slice of `DedicatedWorkerGlobalScope` used here (this file type-checks against DOM types). */
 interface WorkerGlobal {
@@ -73,28 +74,9 @@ export function serveWorker(modules: Readonly<Record<string, Record<string, unkn
   runWorker({
     post: (data) => scope.postMessage(data),
     onMessage: (handler) => {
-      // The parent's first message names this worker's life lock. Nothing else is handled until
-      // the lock is held: a worker that never ran a task may be reported gone before it has it.
-      let early: unknown[] | undefined = [];
-      const live = (): void => {
-        const queued = early ?? [];
-        early = undefined;
-        for (const data of queued) handler(data);
-      };
-      scope.addEventListener('message', (event) => {
-        const data = event.data as unknown;
-        if (typeof data === 'object' && data !== null && LIFE_KEY in data) {
-          const locks = (globalThis as { navigator?: { locks?: { request(name: string, callback: () => Promise<never>): Promise<unknown> } } }).navigator?.locks;
-          if (!locks) return live();
-          void locks.request(String((data as Record<string, unknown>)[LIFE_KEY]), () => {
-            live();
-            return new Promise<never>(() => {}); // held until the worker is gone
-          });
-          return;
-        }
-        if (early) early.push(data);
-        else handler(data);
-      });
+      // The parent's first message names this worker's life lock; nothing is handled before it is held.
+      const receive = withLifeLock(handler);
+      scope.addEventListener('message', (event) => receive(event.data as unknown));
     },
     onUncaught: (handler) => {
       // Inside the worker the event still carries the error with its stack (the page would get

@@ -10,7 +10,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
-import { endAtExit } from '@threadkit/core/adapter';
+import { LIFE_KEY, afterLife, endAtExit, lifeName } from '@threadkit/core/adapter';
 import { Deno, EXIT_KEY, WebWorker, hardwareConcurrency, permissionDenied, type PermissionName } from './host.js';
 
 const entry = new URL('./worker.js', import.meta.url);
@@ -28,15 +28,26 @@ function explainStart(error: unknown, what: string): unknown {
 
 const ENTRY = `which a thread needs to load threadkit's worker entry (${fileURLToPath(entry)}) and the modules it imports`;
 
+/**
+ * How long the end of a thread that still runs after terminate() is waited for. Deno never stops
+ * a worker busy in a loop that does not yield (a Web Worker or a node:worker_threads one, Deno
+ * 2.9): such a thread is reported gone after this long, and runs on until its loop ends.
+ */
+const LIFE_GRACE_MS = 2000;
+
 function spawnWebThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   const worker = new WebWorker(entry.href, { type: 'module', name: options.name });
+  // A Web Worker has no exit event, and runs on for a moment after terminate(): it holds this Web
+  // Lock for as long as it lives, and its end is reported once the lock is free (see
+  // @threadkit/core/adapter), or after LIFE_GRACE_MS. Its last message says how it ended (see worker.ts).
+  const life = lifeName();
+  worker.postMessage({ [LIFE_KEY]: life });
   let ended = false;
-  // A Web Worker has no exit event: its last message says how it ended (see worker.ts).
   const end = (code: number | null): void => {
     if (ended) return;
     ended = true;
     worker.terminate();
-    events.exit(code);
+    afterLife(life, () => events.exit(code), LIFE_GRACE_MS);
   };
   worker.addEventListener('message', ({ data }) => {
     if (ended) return;
@@ -58,7 +69,7 @@ function spawnWebThread(options: SpawnOptions, events: WorkerEvents): WorkerHand
     if (ended) return;
     ended = true;
     worker.terminate();
-    queueMicrotask(() => events.exit(null));
+    afterLife(life, () => events.exit(null), LIFE_GRACE_MS);
   };
   return {
     ident: ++lastIdent,
@@ -76,11 +87,14 @@ function spawnDaemonThread(options: SpawnOptions, events: WorkerEvents): WorkerH
   } catch (error) {
     throw explainStart(error, ENTRY);
   }
+  // Deno emits 'exit' inside terminate(), before the worker has stopped: it holds a life lock, as
+  // a Web Worker does, and its end is reported once the lock is free (which is also after the call
+  // that caused it: a Pool terminating its workers one by one must not see its list change under it).
+  const life = lifeName();
+  worker.postMessage({ [LIFE_KEY]: life });
   worker.on('message', events.message);
   worker.on('error', (error) => events.error(explainStart(error, ENTRY)));
-  // Deno emits 'exit' inside terminate(); core hears of an end after the call that caused it
-  // (a Pool terminating its workers one by one would otherwise see its list change under it).
-  worker.on('exit', (code) => queueMicrotask(() => events.exit(code)));
+  worker.on('exit', (code) => afterLife(life, () => events.exit(code), LIFE_GRACE_MS));
   worker.unref();
   return {
     ident: ++lastIdent,

@@ -6,6 +6,7 @@
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
+import { withLifeLock } from '@threadkit/core/adapter';
 import { runWorker, type WorkerScope } from '@threadkit/core/worker';
 import { EXIT_KEY, permissionDenied, webWorkerScope } from './host.js';
 
@@ -68,7 +69,8 @@ if (parentPort) {
   const port = parentPort;
   scope = {
     post: (data) => port.postMessage(data),
-    onMessage: (handler) => void port.on('message', handler),
+    // The parent's first message names this worker's life lock; nothing is handled before it is held.
+    onMessage: (handler) => void port.on('message', withLifeLock(handler)),
     onUncaught,
     importModule,
     exit: (code) => process.exit(code),
@@ -95,7 +97,11 @@ if (parentPort) {
   };
   scope = {
     post: (data) => web.postMessage(data),
-    onMessage: (handler) => web.addEventListener('message', (event) => handler(event.data)),
+    // The parent's first message names this worker's life lock; nothing is handled before it is held.
+    onMessage: (handler) => {
+      const receive = withLifeLock(handler);
+      web.addEventListener('message', (event) => receive(event.data));
+    },
     onUncaught,
     importModule,
     // Web Workers have no exit code: the last message carries it (postMessage keeps order).

@@ -128,6 +128,27 @@ for (const daemon of [false, true]) {
 }
 
 for (const daemon of [false, true]) {
+  test(`a ${daemon ? 'daemon ' : ''}thread terminated while busy is reported gone only once it has stopped`, async () => {
+    // Deno does not interrupt a worker busy in a loop: it runs on until the loop ends. The end
+    // waits for its life lock (up to 2 s; a loop that never ends is reported gone after that).
+    for (let round = 0; round < 3; round++) {
+      const ticks = new Int32Array(new SharedArrayBuffer(4));
+      const t = new Thread({ target: nested.spinFor, args: [ticks, 300], daemon });
+      t.start();
+      while (Atomics.load(ticks, 0) === 0) await new Promise((r) => setTimeout(r, 2));
+      await t.terminate();
+      equal(t.isAlive(), false);
+      const seen = Atomics.load(ticks, 0);
+      await new Promise((r) => setTimeout(r, 50));
+      // Deno frees the life lock as it interrupts the worker, one step before the loop stops (a
+      // count of 1 was seen); the rest of the loop would have counted on by hundreds of thousands.
+      const more = Atomics.load(ticks, 0) - seen;
+      ok(more <= 100, `round ${round}: it counted on by ${more} after its end was reported`);
+    }
+  });
+}
+
+for (const daemon of [false, true]) {
   test(`a thread started by a ${daemon ? 'daemon ' : ''}thread ends with it, and a lock it held is let go`, async () => {
     const lock = new Lock();
     const held = new Event();
