@@ -2,7 +2,7 @@
  * Helpers for runtime adapters (`@threadkit/core/adapter`): behaviour that several adapters share,
  * written once here against structural types, since core imports no runtime.
  */
-import { _setTimeout } from './_globals.js';
+import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
 
 /** A child process as an adapter holds it (a Node or Deno `ChildProcess`). */
 export interface EndableChild {
@@ -67,16 +67,22 @@ export function afterLife(name: string, then: () => void, graceMs = Number.POSIT
     return;
   }
   let done = false;
+  let timer: TimerHandle | undefined;
   const controller = Number.isFinite(graceMs) && typeof AbortController === 'function' ? new AbortController() : undefined;
   const finish = (): void => {
     if (done) return;
     done = true;
+    _clearTimeout(timer);
     controller?.abort();
     then();
   };
+  // Given back once `then` has run (a held lock keeps Deno alive): a worker stopped before it took
+  // its lock may take it afterwards, but by then its parent has marked it dead, and core's worker
+  // loop does nothing for a worker marked dead (see runWorker's 'init').
   const request = controller ? locks.request(name, { signal: controller.signal }, finish) : locks.request(name, finish);
-  request.catch(() => {}); // aborted once the grace ran out
-  if (controller) _setTimeout(finish, graceMs);
+  // Aborted once the grace ran out; refused (an opaque origin has no lock manager to offer): do not wait.
+  request.catch(finish);
+  if (Number.isFinite(graceMs)) timer = _setTimeout(finish, graceMs);
 }
 
 /**
@@ -94,10 +100,12 @@ export function withLifeLock(handler: (data: unknown) => void): (data: unknown) 
   return (data) => {
     if (typeof data === 'object' && data !== null && LIFE_KEY in data) {
       if (!locks) return live();
-      void locks.request(String((data as Record<string, unknown>)[LIFE_KEY]), () => {
-        live();
-        return new Promise<never>(() => {}); // held until the worker is gone
-      });
+      locks
+        .request(String((data as Record<string, unknown>)[LIFE_KEY]), () => {
+          live();
+          return new Promise<never>(() => {}); // held until the worker is gone
+        })
+        .catch(live); // refused: run without it, as where Web Locks are missing
       return;
     }
     if (early) early.push(data);

@@ -15,7 +15,7 @@ import { addPending, publishAll, type Publisher } from './publish.js';
 export interface PipeOptions {
   /** Both ends send and receive; with `false` the first end only receives and the second only sends. @default true */
   readonly duplex?: boolean;
-  /** Bytes of memory per direction; a message must fit. @default 262208 (4 messages of 64 KiB) */
+  /** Bytes of memory per direction; a message must fit. @default 262240 (4 messages of 64 KiB) */
   readonly bytes?: number;
 }
 

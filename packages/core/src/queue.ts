@@ -14,7 +14,7 @@ import { describe } from './timeout.js';
 export interface QueueOptions {
   /** The most items it holds; `put` waits while it is full. 0 or absent: unbounded (up to `bytes`). @default 0 */
   readonly maxsize?: number;
-  /** Bytes of shared memory for encoded items (each takes its encoded size plus 8–16 bytes); an item must fit. @default 1048832 (16 items of 64 KiB) */
+  /** Bytes of shared memory for encoded items (each takes its encoded size plus 8–15 bytes); an item must fit. @default 1048960 (16 items of 64 KiB) */
   readonly bytes?: number;
 }
 

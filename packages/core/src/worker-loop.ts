@@ -7,7 +7,7 @@ import { explainCloneError, isCloneFailure } from './clone.js';
 import { _now, _setTimeout } from './_globals.js';
 import { envelope, unwrap, type FailureKind, type FromWorker, type PoolFailure, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
 import type { AnyFunction } from './task.js';
-import { _ExitSignal, _enterWorker, _setCpus, _setCurrentThread, _setRealmTag, type WorkerScope } from './runtime.js';
+import { _ExitSignal, _enterWorker, _setCpus, _setCurrentThread, _setRealmTag, isDead, type WorkerScope } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { revive } from './handle.js';
 import './primitives.js';
@@ -150,13 +150,23 @@ export function runWorker(scope: WorkerScope): void {
     }
   };
 
+  /** This thread's parent already reported it gone (see below): it does nothing, and ends. */
+  let disowned = false;
+
   scope.onMessage((data) => {
     const message = unwrap<ToWorker>(data);
-    if (!message) return;
+    if (!message || disowned) return;
     if (message.t === 'init') {
       _setCurrentThread({ name: message.name, kind: message.kind, ident: message.ident });
       _setRealmTag(message.tag, message.tagCounter, message.deadTags);
       _setCpus(message.cpus);
+      // A worker stopped while it was starting may still get to run a little (a Web Worker under
+      // Deno, which runs on after terminate()); if its parent has already reported it gone, and let
+      // go of what it held, it must not start anything.
+      if (isDead(message.tag)) {
+        disowned = true;
+        end(1);
+      }
     } else if (message.t === 'rpc-call' || message.t === 'rpc-reply' || message.t === 'rpc-cancel' || message.t === 'rpc-ack') {
       endpoint.receive(message);
     } else if (message.t === 'run') {

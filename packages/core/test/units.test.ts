@@ -3,6 +3,7 @@ import { Thread, displayWidth, renderTimeline, taskModule } from '../src/index.j
 import { findUncloneable } from '../src/clone.js';
 import { targetSpec } from '../src/task.js';
 import { checkTimeout } from '../src/timeout.js';
+import { DEFAULT_QUEUE_BYTES, DEFAULT_RING_BYTES, Ring, encodeItem } from '../src/ring.js';
 
 describe('taskModule()', () => {
   it('gives frozen, cached references that name the module and export', () => {
@@ -102,5 +103,16 @@ describe('renderTimeline()', () => {
   it('measures East Asian titles as two columns each', () => {
     expect(displayWidth('歌曲1')).toBe(5);
     expect(displayWidth('abc')).toBe(3);
+  });
+});
+
+describe('default ring sizes', () => {
+  it('hold what their documentation says: 16 items of 64 KiB for a Queue, 4 messages for a Pipe', () => {
+    for (const [bytes, items] of [[DEFAULT_QUEUE_BYTES, 16], [DEFAULT_RING_BYTES, 4]] as const) {
+      const ring = new Ring(new SharedArrayBuffer(Ring.bufferSize(bytes)), 0, { bytes, maxsize: 0 });
+      const n = encodeItem(new Uint8Array(64 * 1024), 'item');
+      for (let i = 0; i < items; i++) expect(ring.put(n)).toBe('ok');
+      expect(ring.put(n)).toBe('full');
+    }
   });
 });
