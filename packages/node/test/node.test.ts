@@ -1,26 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Event, Lock, Process, TaskError, Thread, taskModule } from '@threadkit/node';
+import { Process, TaskError, Thread, taskModule } from '@threadkit/node';
+import { alive, gone, threadEndsWithParent } from './shared.ts';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
 const liveness = fileURLToPath(new URL('./fixtures/liveness.mjs', import.meta.url));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function gone(pid: number, ms = 5_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-    if (!alive(pid)) return true;
-  }
-  return !alive(pid);
-}
 
 function runScript(...args: string[]) {
   const started = Date.now();
@@ -88,23 +74,7 @@ describe('Process on Node is a real OS process', () => {
 });
 
 describe('a thread that ends with the thread that started it', () => {
-  it('lets go of a lock it held once its parent thread is terminated', async () => {
-    const lock = new Lock();
-    const held = new Event();
-    const ticks = new Int32Array(new SharedArrayBuffer(4));
-    const parent = new Thread({ target: tasks.holdLockInChild, args: [lock, held, ticks] });
-    parent.start();
-    expect(await held.wait({ timeout: 10_000 })).toBe(true);
-    expect(await lock.acquire({ timeout: 50 })).toBe(false);
-    await parent.terminate();
-    // The child thread ended with its parent; only the main thread, the parent's parent, saw it.
-    expect(await lock.acquire({ timeout: 5_000 })).toBe(true);
-    lock.release();
-    // It really has ended (threadkit relies on the runtime ending a worker's workers with it).
-    const seen = Atomics.load(ticks, 0);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(Atomics.load(ticks, 0)).toBe(seen);
-  });
+  it('lets go of a lock it held once its parent thread is terminated', threadEndsWithParent);
 });
 
 describe('liveness at exit', () => {

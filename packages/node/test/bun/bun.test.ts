@@ -5,29 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, test } from 'bun:test';
-import { Event, Lock, Process, Thread, taskModule } from '@threadkit/node';
+import { Process, Thread, taskModule } from '@threadkit/node';
 import { deepEqual, equal, match, ok } from '@threadkit/core/conformance';
 import { LIMIT_MS } from './_test_api.ts';
+import { gone, threadEndsWithParent } from '../shared.ts';
 
 const tasks = taskModule<typeof import('../fixtures/tasks.ts')>(new URL('../fixtures/tasks.ts', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const bunFixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function gone(pid: number, ms = 5_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-    if (!alive(pid)) return true;
-  }
-  return !alive(pid);
-}
 
 /** Runs a program under this Bun; one that outlives 20 s is killed (status null). */
 function runBun(path: string, ...args: string[]) {
@@ -77,22 +63,7 @@ describe('@threadkit/node under Bun', () => {
 
 // Under bun test an escaped error reaches the parent as an 'error' event (a Pool still reports it as the task's TaskError); in a Bun program the worker handles it.
 describe('a thread started by a thread, under Bun', () => {
-  test('ends with its parent, and a lock it held is let go', async () => {
-    const lock = new Lock();
-    const held = new Event();
-    const ticks = new Int32Array(new SharedArrayBuffer(4));
-    const parent = new Thread({ target: tasks.holdLockInChild, args: [lock, held, ticks] });
-    parent.start();
-    equal(await held.wait({ timeout: 10_000 }), true);
-    equal(await lock.acquire({ timeout: 50 }), false);
-    await parent.terminate();
-    // Only the main thread, the parent's parent, saw the child go.
-    equal(await lock.acquire({ timeout: 5_000 }), true);
-    lock.release();
-    const seen = Atomics.load(ticks, 0);
-    await new Promise((r) => setTimeout(r, 100));
-    equal(Atomics.load(ticks, 0), seen, 'the child thread has stopped');
-  }, LIMIT_MS);
+  test('ends with its parent, and a lock it held is let go', threadEndsWithParent, LIMIT_MS);
 });
 
 describe('an error that escapes every task, in a worker thread', () => {
