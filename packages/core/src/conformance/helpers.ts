@@ -8,6 +8,15 @@ type Fixtures = typeof import('./fixtures/tasks.js');
 export const fixturesUrl = new URL('./fixtures/tasks.js', import.meta.url);
 export const tasks = taskModule<Fixtures>(fixturesUrl);
 
+/**
+ * How long a test waits for a worker to reach a point it signals (it runs, it waits, it is done).
+ * Not a speed expectation: on a loaded 2-core machine processes were seen to start 6–7 s apart,
+ * and a worker that is merely slow must not fail a test; one that never gets there still does,
+ * here with a message that says what was awaited, before the runners' own per-test limits (30 s
+ * under vitest and bun test, 60 s under deno test).
+ */
+export const PATIENCE_MS = 25_000;
+
 /** Resolves after `ms` milliseconds. */
 export const sleepFor = (ms: number): Promise<void> =>
   new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): void }).setTimeout(resolve, ms));

@@ -6,6 +6,7 @@
 import {
   Barrier,
   DataCloneError,
+  Event,
   Playlist,
   Process,
   TaskError,
@@ -25,7 +26,7 @@ import {
   type Transport,
 } from '../index.js';
 import { syncSuite } from './sync.js';
-import { fixturesUrl, sleepFor, tasks } from './helpers.js';
+import { PATIENCE_MS, fixturesUrl, sleepFor, tasks } from './helpers.js';
 import { ipcSuite } from './ipc.js';
 import { poolSuite } from './pool.js';
 import { noSharedMemorySuite, sharedMemoryAvailable } from './memory.js';
@@ -134,10 +135,13 @@ function lifecycle(t: TestApi, kind: WorkerKind): void {
     });
 
     t.it('join(timeout) resolves false while it runs and true once it ends', async () => {
-      const w = spawn({ target: tasks.sleep, args: [400] });
+      // It runs until told to end, however long its start or the join's timer takes.
+      const end = new Event();
+      const w = spawn({ target: tasks.waitEvent, args: [end] });
       equal(await w.join(20), false);
       equal(w.isAlive(), true);
       equal(w.exitCode, null, 'exitCode while running');
+      end.set();
       equal(await w.join(), true);
       equal(w.isAlive(), false);
       equal(await w.join(0), true, 'join after the end');
@@ -196,13 +200,14 @@ function lifecycle(t: TestApi, kind: WorkerKind): void {
     });
 
     t.it('terminate() mid-task: exitCode -15, the pending result rejects, join resolves', async () => {
-      const w = spawn({ target: tasks.forever, args: [] });
+      const running = new Event();
+      const w = spawn({ target: tasks.signalThenForever, args: [running] });
       const result = w.result();
-      await sleepFor(50);
+      equal(await running.wait({ timeout: PATIENCE_MS }), true, 'the task runs');
       await w.terminate();
       equal(w.exitCode, -15);
       equal(w.isAlive(), false);
-      const error = await rejects(result, WorkerExitError, /was terminated while running forever/);
+      const error = await rejects(result, WorkerExitError, /was terminated while running signalThenForever/);
       equal((error as WorkerExitError).exitCode, -15);
       equal(await w.join(), true);
       await w.terminate(); // a second terminate is harmless
@@ -342,6 +347,7 @@ function lifecycle(t: TestApi, kind: WorkerKind): void {
         const observed = spawn({ target: tasks.fail, args: ['b'], name: 'observed' });
         await rejects(observed.result(), TaskError);
         await unobserved.join();
+        // The report is made on a 0 ms timer set as the thread ends: a longer timer set after it runs after it.
         await sleepFor(30);
         deepEqual(reports, ['unobserved: PlayerError: cannot play a']);
       } finally {

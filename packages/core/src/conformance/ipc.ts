@@ -12,12 +12,13 @@ import {
   QueueClosedError,
   QueueEmptyError,
   QueueFullError,
+  Semaphore,
   SimpleQueue,
   TimeoutError,
   type Transport,
   type WorkerKind,
 } from '../index.js';
-import { kindName, sleepFor, spawner, tasks, underTransport } from './helpers.js';
+import { PATIENCE_MS, kindName, spawner, tasks, underTransport } from './helpers.js';
 import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
 
@@ -133,10 +134,10 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       const q = under(() => new Queue<Item>({ maxsize: 5 }));
       const producer = spawn({ target: tasks.produce, args: [q, 9, 40] });
       const got: Item[] = [];
-      for (let i = 0; i < 40; i++) got.push(await q.get({ timeout: 10_000 }));
+      for (let i = 0; i < 40; i++) got.push(await q.get({ timeout: PATIENCE_MS }));
       checkExactlyOnce([got], 1, 40);
       await producer.join();
-      const back = spawn({ target: tasks.take, args: [q, 3, 10_000] });
+      const back = spawn({ target: tasks.take, args: [q, 3, PATIENCE_MS] });
       for (let seq = 0; seq < 3; seq++) await q.put({ producer: 0, seq });
       checkExactlyOnce([(await back.result()) as Item[]], 1, 3);
     });
@@ -144,7 +145,7 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
     t.it('what a worker put before it sets an Event is there for whoever wakes on the Event', async () => {
       const [q, done] = under(() => [new Queue<number>(), new Event()] as const);
       const w = spawn({ target: tasks.putThenSet, args: [q, done, 20] });
-      equal(await done.wait({ timeout: 10_000 }), true);
+      equal(await done.wait({ timeout: PATIENCE_MS }), true);
       const got: number[] = [];
       for (let i = 0; i < 20; i++) got.push(q.getNowait());
       deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
@@ -161,10 +162,10 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
     });
 
     t.it(`a consumer ${Kind.toLowerCase()} terminated while waiting loses nothing`, async () => {
-      const q = under(() => new Queue<number>());
-      const waiting = spawn({ target: tasks.take, args: [q, 1] });
-      await sleepFor(200);
-      await waiting.terminate();
+      const [q, waiting] = under(() => [new Queue<number>(), new Semaphore(0)] as const);
+      const consumer = spawn({ target: tasks.takeSignalled, args: [q, 1, waiting] });
+      equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, 'the consumer waits in get()');
+      await consumer.terminate();
       await q.put(42);
       equal(await q.get({ timeout: 5_000 }), 42);
     });
@@ -174,7 +175,7 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
         const [q, holding] = under(() => [new Queue<number>(), new Event()] as const);
         await q.put(1);
         const w = spawn({ target: tasks.holdQueueMutex, args: [q, holding] });
-        equal(await holding.wait({ timeout: 10_000 }), true);
+        equal(await holding.wait({ timeout: PATIENCE_MS }), true);
         await w.terminate();
         await q.put(2);
         deepEqual([await q.get(), await q.get()], [1, 2]);
@@ -195,7 +196,7 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       const q = under(() => new JoinableQueue<number>());
       for (let i = 1; i <= 5; i++) await q.put(i);
       const worker = spawn({ target: tasks.joinableWork, args: [q, 5] });
-      await q.join({ timeout: 10_000 });
+      await q.join({ timeout: PATIENCE_MS });
       equal(await worker.result(), 15);
       throws(() => q.taskDone(), RangeError, /called more times than there were items put/);
       await q.put(6);
@@ -227,7 +228,7 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       const sent = [1, 'two', { three: [3] }, new Map([[4, 4]]), new Uint8Array(64 * 1024).fill(5)];
       for (const m of sent) a.send(m);
       const back: unknown[] = [];
-      for (let i = 0; i < sent.length; i++) back.push(await a.recv({ timeout: 10_000 }));
+      for (let i = 0; i < sent.length; i++) back.push(await a.recv({ timeout: PATIENCE_MS }));
       deepEqual(back, sent);
       a.close();
       equal(await echo.result(), sent.length);
@@ -245,10 +246,10 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
     });
 
     t.it(`recv() gets EOFError when the ${Kind.toLowerCase()} holding the other end is terminated`, async () => {
-      const [a, b] = under(() => Pipe());
-      const holder = spawn({ target: tasks.recvForever, args: [b] });
-      await sleepFor(150);
-      const pending = a.recv({ timeout: 10_000 });
+      const [[a, b], waiting] = under(() => [Pipe(), new Semaphore(0)] as const);
+      const holder = spawn({ target: tasks.recvForever, args: [b, waiting] });
+      equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, 'the holder waits in recv()');
+      const pending = a.recv({ timeout: PATIENCE_MS });
       await holder.terminate();
       await rejects(pending, EOFError);
     });
