@@ -14,11 +14,18 @@ import { _asyncDispose } from './_globals.js';
 
 const NEXT_TICKET = 0;
 const FIRST_SLOT = 2;
-// A slot: its state word, the ticket that orders waiters, and the waiting thread's tag.
-const SLOT = 3;
+// A slot: its state word, the ticket that orders waiters, the waiting thread's tag, and the epoch
+// of the notify that woke it (the next ticket at that moment: who was waiting then).
+const SLOT = 4;
+const TICKET = 1;
+const OWNER = 2;
+const EPOCH = 3;
 const FREE = 0;
 const WAITING = 1;
 const NOTIFIED = 2;
+
+/** What a served `wait` answers: `false`, or the epoch of the notify that woke it (kept to pass it on if its caller never hears). */
+type Served = false | { readonly epoch: number };
 
 
 /** Options of `new Condition()`. */
@@ -86,11 +93,11 @@ export class Condition extends SharedObject {
   async wait(options?: WaitOptions | number): Promise<boolean> {
     const opts = typeof options === 'number' ? { timeout: options } : options;
     const o = checkWaitOptions('Cannot wait on Condition', opts);
-    if (this.remote) return (await this.call('wait', [sendable(opts)], o.signal)) as boolean;
-    return this.#wait(currentCaller(), o.timeout, o.signal);
+    if (this.remote) return ((await this.call('wait', [sendable(opts)], o.signal)) as Served | boolean) !== false;
+    return (await this.#wait(currentCaller(), o.timeout, o.signal)) !== false;
   }
 
-  async #wait(who: number, timeout: number | undefined, signal: AbortSignalLike | undefined): Promise<boolean> {
+  async #wait(who: number, timeout: number | undefined, signal: AbortSignalLike | undefined): Promise<Served> {
     const what = 'Cannot wait on Condition';
     const mem = this.mem!;
     if (!this.lock._heldBy(who)) throw new Error(`${what}: its lock is not held by this thread; acquire it first (await cond.acquire() or cond.withLock(...))`);
@@ -99,7 +106,7 @@ export class Condition extends SharedObject {
     // A slot is claimed by writing our tag into its owner word, and becomes WAITING last: a thread
     // terminated half-way leaves a slot its parent can find by the tag and free.
     for (let i = 0; i < this.#slots; i++) {
-      const owner = FIRST_SLOT + SLOT * i + 2;
+      const owner = FIRST_SLOT + SLOT * i + OWNER;
       const tag = Atomics.compareExchange(mem, owner, 0, who);
       // A slot still tagged by a thread that has died (see #abandoned) is free to take.
       if (tag === 0 || (isDead(tag) && Atomics.compareExchange(mem, owner, tag, who) === tag)) {
@@ -108,7 +115,7 @@ export class Condition extends SharedObject {
       }
     }
     if (slot < 0) throw new RangeError(`${what}: more than ${this.#slots} threads wait on it; create it with { maxWaiters }`);
-    Atomics.store(mem, slot + 1, Atomics.add(mem, NEXT_TICKET, 1));
+    Atomics.store(mem, slot + TICKET, Atomics.add(mem, NEXT_TICKET, 1));
     Atomics.store(mem, slot, WAITING);
     const depth = this.lock._releaseAll(who);
     const left = deadlineOf(timeout);
@@ -128,12 +135,14 @@ export class Condition extends SharedObject {
       return false;
     }
     // Under the lock again: a notify that came after we stopped waiting still counts. (The slot is
-    // still ours unless our thread was declared dead meanwhile; then it may be someone else's.)
-    const mine = Atomics.load(mem, slot + 2) === who;
+    // still ours unless our caller was declared dead meanwhile, which freed it, and passed on a
+    // notify it held; then it may be someone else's.)
+    const mine = Atomics.load(mem, slot + OWNER) === who;
+    const epoch = Atomics.load(mem, slot + EPOCH);
     const notified = mine && Atomics.exchange(mem, slot, FREE) === NOTIFIED;
-    if (mine) Atomics.store(mem, slot + 2, 0);
+    if (mine) Atomics.store(mem, slot + OWNER, 0);
     if (!notified) throwIfAborted(what, signal);
-    return notified;
+    return notified ? { epoch } : false;
   }
 
   /**
@@ -171,22 +180,37 @@ export class Condition extends SharedObject {
 
   #notify(who: number, n: number): void {
     if (!this.lock._heldBy(who)) throw new Error('Cannot notify Condition: its lock is not held by this thread; acquire it first');
+    this.#wake(n, Atomics.load(this.mem!, NEXT_TICKET));
+  }
+
+  /**
+   * Wakes up to `n` of the waiters that were waiting at `epoch` (their ticket is older), longest
+   * waiting first. A slot is claimed for a notify by compare-and-swap, so a notification passed on
+   * from a dead waiter (which happens without the lock) and a notify under the lock never pick the
+   * same waiter.
+   */
+  #wake(n: number, epoch: number): void {
     const mem = this.mem!;
-    while (n-- > 0) {
+    while (n > 0) {
       let best = -1;
       let bestTicket = 0;
       for (let i = 0; i < this.#slots; i++) {
         const slot = FIRST_SLOT + SLOT * i;
         if (Atomics.load(mem, slot) !== WAITING || this.#abandoned(slot)) continue;
-        const ticket = Atomics.load(mem, slot + 1);
-        if (best < 0 || ticket - bestTicket < 0) {
+        const ticket = Atomics.load(mem, slot + TICKET);
+        // Tickets wrap around: compare their difference as an int32.
+        if (((ticket - epoch) | 0) >= 0) continue;
+        if (best < 0 || ((ticket - bestTicket) | 0) < 0) {
           best = slot;
           bestTicket = ticket;
         }
       }
       if (best < 0) return;
-      Atomics.store(mem, best, NOTIFIED);
+      // The epoch goes first: whoever later finds this slot notified and its waiter dead passes it on within it.
+      Atomics.store(mem, best + EPOCH, epoch);
+      if (Atomics.compareExchange(mem, best, WAITING, NOTIFIED) !== WAITING) continue;
       wake(mem, best, 1);
+      n--;
     }
   }
 
@@ -199,10 +223,10 @@ export class Condition extends SharedObject {
    */
   #abandoned(slot: number): boolean {
     const mem = this.mem!;
-    const owner = Atomics.load(mem, slot + 2);
+    const owner = Atomics.load(mem, slot + OWNER);
     if (owner !== 0 && !isDead(owner)) return false;
-    Atomics.store(mem, slot, FREE);
-    Atomics.compareExchange(mem, slot + 2, owner, 0);
+    Atomics.compareExchange(mem, slot, WAITING, FREE);
+    Atomics.compareExchange(mem, slot + OWNER, owner, 0);
     return true;
   }
 
@@ -227,8 +251,11 @@ export class Condition extends SharedObject {
     return method === 'wait';
   }
 
-  _giveBack(method: string, _value: unknown, who: number): void {
-    if (method === 'wait') this.lock._releaseIfHeldBy(who, false);
+  /** A notified `wait` whose caller died before hearing so passes the notification on, then lets the lock go. */
+  _giveBack(method: string, value: unknown, who: number): void {
+    if (method !== 'wait') return;
+    if (this.mem && typeof value === 'object' && value !== null) this.#wake(1, (value as { epoch: number }).epoch);
+    this.lock._releaseIfHeldBy(who, false);
   }
 
   /** A wait aborted by its caller's death re-took the lock on its way out: let it go. */
@@ -236,17 +263,22 @@ export class Condition extends SharedObject {
     if (method === 'wait') this.lock._releaseIfHeldBy(who, false);
   }
 
-  /** The thread `who` died: its waiting slots are freed (a notify must not go to it) and its hold on the lock let go. */
+  /**
+   * The caller `who` (a thread, or a process's caller through a proxy) died: its slots are freed at
+   * once, so a notify from now on goes to a living waiter, and a notification it had been given
+   * but had not taken passes on to the next waiter of that notify's moment; its hold on the lock
+   * is let go. (A dead process's served wait, still unwinding, then finds its slot gone.)
+   */
   _releaseIfHeldBy(who: number, died = true): boolean {
     const mem = this.mem;
     if (!mem) return false;
-    // A dead thread never comes back to free its slot; a dead process's served wait frees its own.
-    for (let i = 0; who > 0 && i < this.#slots; i++) {
+    for (let i = 0; who !== 0 && i < this.#slots; i++) {
       const slot = FIRST_SLOT + SLOT * i;
-      if (Atomics.load(mem, slot + 2) === who) {
-        Atomics.store(mem, slot, FREE);
-        Atomics.store(mem, slot + 2, 0);
-      }
+      if (Atomics.load(mem, slot + OWNER) !== who) continue;
+      const epoch = Atomics.load(mem, slot + EPOCH);
+      const state = Atomics.exchange(mem, slot, FREE);
+      Atomics.compareExchange(mem, slot + OWNER, who, 0);
+      if (state === NOTIFIED) this.#wake(1, epoch);
     }
     return this.lock._releaseIfHeldBy(who, died);
   }

@@ -175,6 +175,41 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       }
     });
 
+    // A notify must reach a living waiter however the death of another waiter and the notify are
+    // ordered: after the death is known, racing it, or just before it.
+    for (const order of ['after the death is known', 'racing the death', 'just before the death'] as const) {
+      t.it(`Condition: notify(1) ${order} of a waiting ${Kind.toLowerCase()} reaches the living waiter`, async () => {
+        const [cond, waiting] = under(() => [new Condition(), new Semaphore(0)] as const);
+        const dying = spawn({ target: tasks.conditionWait, args: [cond, waiting, 120_000] });
+        equal(await waiting.acquire({ timeout: 20_000 }), true, 'the first waiter took the lock');
+        const living = spawn({ target: tasks.conditionWait, args: [cond, waiting, 20_000] });
+        equal(await waiting.acquire({ timeout: 20_000 }), true, 'the second waiter took the lock');
+        try {
+          // Taking the lock here means both have let it go inside wait(): both wait, the dying one first.
+          equal(await cond.acquire({ timeout: 20_000 }), true);
+          cond.release();
+          if (order === 'after the death is known') {
+            await dying.terminate();
+            await cond.withLock(() => cond.notify(1));
+          } else if (order === 'racing the death') {
+            const gone = dying.terminate();
+            await cond.withLock(() => cond.notify(1));
+            await gone;
+          } else {
+            await cond.withLock(() => {
+              cond.notify(1);
+              void dying.terminate();
+            });
+          }
+          equal(await living.result(), true, 'the living waiter was notified, not timed out');
+          equal(await cond.acquire({ timeout: 20_000 }), true, 'nobody kept the lock');
+          cond.release();
+        } finally {
+          await Promise.all([dying.terminate(), living.terminate()]);
+        }
+      });
+    }
+
     t.it('Condition: notify(1) wakes one waiter, notifyAll() the rest; wait() without the lock throws', async () => {
       const [cond, waiting] = under(() => [new Condition(), new Semaphore(0)] as const);
       const a = spawn({ target: tasks.conditionWait, args: [cond, waiting, 10_000] });
