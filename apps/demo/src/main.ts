@@ -14,6 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import {
+  Barrier,
   Lock,
   Pipe,
   Playlist,
@@ -118,10 +119,22 @@ function total(id: string, startedAt: number, trackSum: number, concurrent?: { w
  * Plays the example's tracks again through a Playlist and draws the timeline. The bars are
  * measured inside the workers, from the moment the task module is loaded; the gap before the
  * first bar is the time it took to start the workers and load the task module in them.
+ *
+ * Concurrent tracks first meet at a start line (`tasks.together`, a Barrier with a party per
+ * track), so each bar holds the moment the last player came up: the stack shows what running at
+ * the same time means even when the workers took seconds to start, and tracks that did not run
+ * at the same time could not get past the line.
  */
 async function timeline(id: string, mode: PlayMode, entries: readonly PlaylistEntry[]): Promise<PlaylistReport> {
-  console.log(`\n   The same tracks as a Playlist, mode '${mode}':\n`);
-  const report = await new Playlist(entries).play({ mode });
+  if (mode === 'sequential') console.log(`\n   The same tracks as a Playlist, mode '${mode}':\n`);
+  else {
+    console.log(`\n   The same tracks as a Playlist, mode '${mode}'. Each player waits at a start line (a Barrier of ${entries.length})`);
+    console.log('   until all are up, then plays: a bar runs from its player\'s arrival at the line to the end of its track.\n');
+  }
+  const startLine = mode === 'sequential' ? undefined : new Barrier(entries.length);
+  // A task knows its export's name: `together` starts the player of that name once all have come.
+  const played = startLine ? entries.map((e) => ({ title: e.title, task: tasks.together, args: [startLine, (e.task as { name: string }).name, ...e.args] }) as PlaylistEntry) : entries;
+  const report = await new Playlist(played).play({ mode });
   const chart = renderTimeline(report, { unitMs: scale, unit: 's', width: 50 });
   console.log(chart.replace(/^/gm, '   '));
   const rows = report.timeline;
@@ -129,12 +142,19 @@ async function timeline(id: string, mode: PlayMode, entries: readonly PlaylistEn
   const span = Math.max(...rows.map((r) => r.end)) - first;
   const sum = rows.reduce((s, r) => s + (r.end - r.start), 0);
   const longest = Math.max(...rows.map((r) => r.end - r.start));
+  // The last bar to begin: with a start line, the moment every player was up.
+  const last = Math.max(...rows.map((r) => r.start));
   // The verdict is read off the measurement, never assumed.
   const verdict =
-    span >= 0.9 * sum ? 'one after another: total ≈ sum of the tracks' : span <= 1.15 * longest ? 'they overlapped: total ≈ the longest track' : 'they partly overlapped';
+    span >= 0.9 * sum
+      ? 'one after another: total ≈ sum of the tracks'
+      : last < Math.min(...rows.map((r) => r.end))
+        ? `they overlapped: ${rows.length === 2 ? 'both' : `all ${rows.length}`} were running at ${secs(last)}`
+        : 'they partly overlapped';
   console.log(`\n   ${id} timeline: tracks played in ${secs(span)} (sum ${secs(sum)}, longest ${secs(longest)}): ${verdict}`);
   const workers = mode === 'sequential' ? 'its worker' : mode === 'processes' ? 'the processes' : 'the threads';
-  console.log(`   (wall clock ${secs(report.elapsed)}: starting ${workers} and loading ${tasksFile} took ${Math.round(first)} ms before the first bar)`);
+  const lastUp = startLine ? ` and ${Math.round(last)} ms before the last player reached the line` : '';
+  console.log(`   (wall clock ${secs(report.elapsed)}: starting ${workers} and loading ${tasksFile} took ${Math.round(first)} ms before the first bar${lastUp})`);
   return report;
 }
 

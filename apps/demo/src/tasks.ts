@@ -15,7 +15,7 @@
  * the seed's `os.getpid()`, so they are for Node, like the demo; each also returns when it did
  * what (epoch milliseconds), which main.ts draws as a timeline.
  */
-import type { Connection, Lock, Queue } from '@threadkit/node';
+import type { Barrier, Connection, Lock, Queue } from '@threadkit/node';
 
 /** A seed "second" at the default scale of the standalone functions: a real second. */
 const SECOND = 1000;
@@ -83,6 +83,29 @@ export async function superPlayer(file: string, time: number, scaleMs = SECOND):
     console.log(`Start playing: ${file} ${ctime()}`);
     await sleep(time, scaleMs);
   }
+}
+
+// ── Playing together: the concurrent Playlists of E3–E6. ──────────────────────────────────
+
+/** The players a concurrent Playlist starts together, by their export names. */
+const players = { music, movie, superPlayer };
+
+/** The name of a player {@link together} can start. */
+export type PlayerName = keyof typeof players;
+
+/**
+ * Not in the seed: waits at `startLine` (a Barrier with a party per track) until every player of
+ * the Playlist is up, then plays `player(...args)`. A track's bar runs from the moment its task
+ * began to its end, so every bar holds the moment the last player arrived: the bars of concurrent
+ * players overlap however long their workers took to start (a process on a busy machine can take
+ * seconds), and players that were not running at the same time could not pass the line at all.
+ */
+export async function together<K extends PlayerName>(startLine: Barrier, player: K, ...args: Parameters<(typeof players)[K]>): Promise<void> {
+  if (!Object.hasOwn(players, player)) throw new TypeError(`together: no player named ${String(player)}; expected one of ${Object.keys(players).join(', ')}`);
+  const play = players[player] as (...a: unknown[]) => Promise<void>;
+  // A player that never comes up breaks the line for the others after a minute instead of hanging the program.
+  await startLine.wait({ timeout: 60_000 });
+  await play(...args);
 }
 
 // ── The GIL point: CPU-bound work. ─────────────────────────────────────────────────────────

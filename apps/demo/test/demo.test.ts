@@ -1,9 +1,10 @@
 /**
  * Runs the demo as a user would (a child process) and checks what it prints: every example is
- * there, sequential play takes the sum of the tracks and concurrent play overlaps them, the Pipe
- * (E7) carries both messages and the Queue (E8) delivers every item exactly once, and at a
- * larger time scale the concurrent examples take about the longest track, not the sum. These are
- * behaviour checks with wide margins, not speed benchmarks: the machine may be busy.
+ * there, sequential play takes at least the sum of the tracks, concurrent players that met at a
+ * start line overlap, the Pipe (E7) carries both messages and the Queue (E8) delivers every item
+ * exactly once. Only what the code guarantees is checked, never how fast a busy machine was:
+ * starting a worker may take seconds there, so how much concurrent play saves is measured and
+ * printed by the demo, not asserted.
  *
  * It runs the compiled demo, dist/main.js, as `pnpm start` does (test/build.ts builds it first),
  * and once src/main.ts under tsx, as `pnpm start:ts` does, for the `.ts` task module.
@@ -13,15 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// ms per seed second for the full run: a track (100–500 ms) outlasts the spread in the start-up
-// times of the workers (up to a few tenths of a second on a busy machine), so the bars of
-// concurrent tracks overlap by design, not by luck.
+// ms per seed second: a full run plays 5.5 s of tracks.
 const SCALE = 50;
-// ms per seed second for the wall-clock checks of E3, E4, E6. A seed-style total includes starting
-// the workers: up to ~0.55 s for 2 threads and ~1.4 s for 3 processes were seen on a busy 2-core
-// machine. At 400 ms per seed second, E3's check (total < 0.85 × 14 s, the longest track being
-// 10 s) leaves 760 ms for that, E4's and E6's (< 0.85 × 20 s, the longest being 8 s) 3.6 s.
-const WALL_SCALE = 400;
 
 interface Run {
   code: number | null;
@@ -31,8 +25,12 @@ interface Run {
   ms: number;
 }
 
-/** Runs `node dist/main.js` (`pnpm start`), or with `{ ts: true }` `tsx src/main.ts` (`pnpm start:ts`). */
-function runDemo(args: string[], { ts = false, timeoutMs = 50_000 } = {}): Promise<Run> {
+/**
+ * Runs `node dist/main.js` (`pnpm start`), or with `{ ts: true }` `tsx src/main.ts` (`pnpm start:ts`).
+ * A run that outlives `timeoutMs` is killed: a bound for a hang (about 25 s on a 2-core machine at
+ * a load of 5), not a speed check.
+ */
+function runDemo(args: string[], { ts = false, timeoutMs = 150_000 } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     // `--import tsx` is what the tsx binary does; it resolves tsx from this package.
@@ -87,7 +85,7 @@ describe('the demo, run as a child process', () => {
   let run: Run;
   beforeAll(async () => {
     run = await runDemo(['--scale', String(SCALE), '--primes', '2000000']);
-  }, 60_000);
+  }, 180_000);
 
   it('exits 0 on its own, with nothing on stderr', () => {
     expect(run.signal, `killed: it hung\n${run.stdout}`).toBeNull();
@@ -107,7 +105,7 @@ describe('the demo, run as a child process', () => {
       const { total, sum } = seedTotal(text, id);
       expect(total, `${id} seed-style total`).toBeGreaterThanOrEqual(0.9 * sum);
       const t = played(text, id);
-      expect(t.span, `${id} timeline`).toBeGreaterThanOrEqual(0.9 * t.sum);
+      expect(t.span, `${id} timeline:\n${text}`).toBeGreaterThanOrEqual(0.9 * t.sum);
       const rows = bars(text);
       expect(rows).toHaveLength(2);
       expect(overlaps(rows[0]!, rows[1]!), `${id}: the bars must not overlap: ${JSON.stringify(rows)}`).toBe(false);
@@ -119,14 +117,23 @@ describe('the demo, run as a child process', () => {
     expect(count(e2, /look 阿凡达 /)).toBe(4);
   });
 
-  it('E3, E4, E5, E6: concurrent play overlaps every pair of tracks', () => {
+  it('E3, E4, E5, E6: concurrent players meet at a start line, so every pair of bars overlaps; no seed-style run beats its longest track', () => {
     for (const [id, n] of [['E3', 2], ['E4', 3], ['E5', 2], ['E6', 3]] as const) {
       const text = section(run.stdout, id);
+      // Each bar runs from its player's arrival at the line to its end; the line opens only when all
+      // have arrived, so every bar holds that moment, however long the workers took to start. Played
+      // one after another, they could not have passed the line: the demo would have failed.
+      expect(text).toContain(`Each player waits at a start line (a Barrier of ${n})`);
       const rows = bars(text);
       expect(rows, id).toHaveLength(n);
       for (let i = 0; i < n; i++) {
         for (let j = i + 1; j < n; j++) expect(overlaps(rows[i]!, rows[j]!), `${id}: bars ${i} and ${j} overlap: ${JSON.stringify(rows)}`).toBe(true);
       }
+      expect(text).toMatch(new RegExp(`${id} timeline: .*: they overlapped: ${n === 2 ? 'both' : `all ${n}`} were running at [\\d.]+ s`));
+      // The seed-style run joins every worker, and the longest track sleeps that long in one of them.
+      const { total, longest } = seedTotal(text, id);
+      expect(longest, id).toBeDefined();
+      expect(total, `${id}: total ${total} s, no less than its longest track, ${longest} s`).toBeGreaterThanOrEqual(0.98 * longest!);
     }
   });
 
@@ -251,31 +258,6 @@ describe('the demo, run as a child process', () => {
   });
 });
 
-describe(`E3, E4, E6 at ${WALL_SCALE} ms per seed second: concurrent play takes about the longest track, not the sum`, () => {
-  let run: Run;
-  beforeAll(async () => {
-    run = await runDemo(['--scale', String(WALL_SCALE), '--only', 'E3,E4,E6']);
-    expect(run.stderr).toBe('');
-    expect(run.code, run.stdout).toBe(0);
-  }, 60_000);
-
-  it('the seed-style wall clock, starting the workers included, stays well under the sum', () => {
-    for (const id of ['E3', 'E4', 'E6']) {
-      const { total, sum, longest } = seedTotal(section(run.stdout, id), id);
-      expect(longest, id).toBeDefined();
-      expect(total, `${id}: total ${total} s, sum ${sum} s, longest ${longest} s`).toBeLessThan(0.85 * sum);
-      expect(total, `${id}: no faster than its longest track`).toBeGreaterThanOrEqual(0.98 * longest!);
-    }
-  });
-
-  it('the timeline, measured in the workers, spans well under the sum of its bars', () => {
-    for (const id of ['E3', 'E4', 'E6']) {
-      const t = played(section(run.stdout, id), id);
-      expect(t.span, `${id}: played in ${t.span} s, sum ${t.sum} s, longest ${t.longest} s`).toBeLessThan(0.8 * t.sum);
-    }
-  });
-});
-
 describe('from source under tsx (pnpm start:ts)', () => {
   it('the workers load the .ts task module itself, and E3 runs as from dist', async () => {
     const ts = await runDemo(['--scale', '20', '--only', 'E3'], { ts: true });
@@ -288,5 +270,5 @@ describe('from source under tsx (pnpm start:ts)', () => {
     expect(count(text, /look 阿凡达 /)).toBe(4);
     expect(text).toContain('all end:');
     expect(bars(text)).toHaveLength(2);
-  }, 60_000);
+  }, 180_000);
 });

@@ -5,7 +5,7 @@
  * The task module is named exactly as on Node; `@threadkit/browser/vite` (vite.config.ts)
  * builds it as a worker entry.
  */
-import { Lock, Pipe, Playlist, Process, Queue, Thread, cpuCount, taskModule, type PlayMode, type PlaylistEntry, type TimelineEntry } from '@threadkit/browser';
+import { Barrier, Lock, Pipe, Playlist, Process, Queue, Thread, cpuCount, taskModule, type PlayMode, type PlaylistEntry, type TimelineEntry } from '@threadkit/browser';
 
 const tasks = taskModule<typeof import('./tasks.ts')>(new URL('./tasks.ts', import.meta.url));
 
@@ -34,10 +34,19 @@ interface Track {
   readonly title: string;
   /** How long it plays, in seed seconds. */
   readonly seconds: number;
-  readonly entry: (scale: number) => PlaylistEntry;
+  /**
+   * Its Playlist entry. Concurrent tracks are given a start line, a Barrier with a party per
+   * track: each waits there until all are up, then plays (tasks.together), so their bars overlap
+   * however long the workers took to start.
+   */
+  readonly entry: (scale: number, startLine?: Barrier) => PlaylistEntry;
 }
 
 const entry = (title: string, task: unknown, args: unknown[]): PlaylistEntry => ({ title, task, args }) as PlaylistEntry;
+
+/** A track played by the player of that name, at the start line when there is one. */
+const playedBy = (title: string, player: 'music' | 'movie' | 'superPlayer', args: unknown[]) => (scale: number, startLine?: Barrier): PlaylistEntry =>
+  startLine ? entry(title, tasks.together, [startLine, player, ...args, scale]) : entry(title, tasks[player], [...args, scale]);
 
 const PLAYLISTS: Record<string, { label: string; tracks: Track[] }> = {
   E4: {
@@ -45,14 +54,14 @@ const PLAYLISTS: Record<string, { label: string; tracks: Track[] }> = {
     tracks: Object.entries({ 歌曲1: 3, 视频2: 3, 歌曲3: 4 }).map(([file, time]) => ({
       title: file,
       seconds: 2 * time,
-      entry: (scale) => entry(file, tasks.superPlayer, [file, time, scale]),
+      entry: playedBy(file, 'superPlayer', [file, time]),
     })),
   },
   E3: {
     label: "E2–E3: music('爱情买卖', 2) and movie('阿凡达', 2)",
     tracks: [
-      { title: '爱情买卖', seconds: 2 * 2, entry: (scale) => entry('爱情买卖', tasks.music, ['爱情买卖', 2, scale]) },
-      { title: '阿凡达', seconds: 2 * 5, entry: (scale) => entry('阿凡达', tasks.movie, ['阿凡达', 2, scale]) },
+      { title: '爱情买卖', seconds: 2 * 2, entry: playedBy('爱情买卖', 'music', ['爱情买卖', 2]) },
+      { title: '阿凡达', seconds: 2 * 5, entry: playedBy('阿凡达', 'movie', ['阿凡达', 2]) },
     ],
   },
 };
@@ -132,7 +141,8 @@ async function play(): Promise<void> {
   animate();
 
   try {
-    const entries = list.tracks.map((t) => t.entry(scale));
+    const startLine = mode === 'sequential' ? undefined : new Barrier(list.tracks.length);
+    const entries = list.tracks.map((t) => t.entry(scale, startLine));
     const report = await new Playlist(entries).play({
       mode,
       onEvent: (event) => {
@@ -167,7 +177,8 @@ async function play(): Promise<void> {
     total.dataset.elapsed = String(Math.round(report.elapsed));
     total.dataset.longest = String(longest);
     total.dataset.sum = String(sum);
-    total.innerHTML = `${mode}: total <b>${seconds(report.elapsed)}</b> &nbsp;<span class="muted">(longest track ${seconds(longest)}, all tracks together ${seconds(sum)}, ${lanes.size} worker${lanes.size === 1 ? '' : 's'})</span>`;
+    const met = startLine ? `; the players met at a start line, so a bar begins where its player arrived there` : '';
+    total.innerHTML = `${mode}: total <b>${seconds(report.elapsed)}</b> &nbsp;<span class="muted">(longest track ${seconds(longest)}, all tracks together ${seconds(sum)}, ${lanes.size} worker${lanes.size === 1 ? '' : 's'}${met})</span>`;
     section.dataset.state = report.timeline.some((e) => e.error) ? 'failed' : 'done';
   } catch (error) {
     cancelAnimationFrame(frame);

@@ -8,7 +8,7 @@
  */
 import { currentThread, type Connection, type Lock, type Queue } from '@threadkit/browser';
 
-export { music, movie, superPlayer } from '../src/tasks.ts';
+export { music, movie, superPlayer, together } from '../src/tasks.ts';
 
 /** Wall-clock milliseconds comparable across workers (each has its own `performance.timeOrigin`). */
 export const now = (): number => performance.timeOrigin + performance.now();
