@@ -3,11 +3,15 @@
  * the order they were sent, and sends their ends back in batches (one message for many tasks).
  * {@link taskSignal} gives the running task its `AbortSignal`.
  *
- * Where the worker shares memory with its parent (a thread), a small control block carries what
- * must not wait for a message: how many tasks the worker has taken (so the parent knows, if the
- * worker dies, which of the tasks it held never started and can run elsewhere), and the tasks the
+ * The parent must know, if the worker dies, which of the tasks it held had started (they fail)
+ * and which had not (they run elsewhere). Where the worker shares memory with its parent (a
+ * thread), a small control block counts the tasks it has taken, and also carries the tasks the
  * parent cancelled (so a cancelled task never starts, and a CPU-bound task that never yields to
- * its event loop still sees its signal abort).
+ * its event loop still sees its signal abort). Where it does not (a process), the worker sends
+ * what it has done and how many tasks it has taken before it starts each task: a message sent
+ * before the task starts reaches the parent even if the worker is then killed, so the count is
+ * exact however the worker dies, and a task whose result could still be lost is only ever the
+ * one that started last.
  */
 import { _clearTimeout, _now, _setTimeout, _structuredClone } from './_globals.js';
 import { explainCloneError, isCloneFailure } from './clone.js';
@@ -74,7 +78,7 @@ export interface RunnerHost {
   /** How a task failed, as the protocol carries it. */
   failure(error: unknown, target: TargetSpec): PoolFailure;
   /** Posts `{ t: 'done', ... }`; throws the host's clone error when a value cannot be sent. */
-  post(message: { readonly t: 'done'; readonly r?: unknown[]; readonly bytes?: Uint8Array }): void;
+  post(message: { readonly t: 'done'; readonly r?: unknown[]; readonly bytes?: Uint8Array; readonly taken?: number }): void;
   /** The runner has nothing left to do. */
   idle(): void;
   /** Whether a thrown value is the worker loop's own `exit()` signal. */
@@ -142,15 +146,34 @@ export class PoolRunner {
   /** Tasks cancelled before they started. */
   #cancelled = new Set<number>();
   #current: Current | undefined;
+  /** Tasks taken from the batches so far, run or skipped. */
+  #taken = 0;
+  /** No shared control block: the parent learns of each task's start from a message sent before it. */
+  readonly #announce: boolean;
+  /** The worker is ending: it takes no more tasks. */
+  #halted = false;
 
   constructor(host: RunnerHost, control: Int32Array | undefined) {
     this.#host = host;
     this.#ctl = control;
+    this.#announce = control === undefined;
   }
 
   /** Whether tasks are running or waiting. */
   get busy(): boolean {
     return this.#running || this.#batches.length > 0;
+  }
+
+  /**
+   * The worker is ending (`exit()`, an uncaught error): it takes no more tasks, sends the results
+   * it holds, and returns how many tasks it has taken, for the message that says it ends. The
+   * parent reads that message after every result sent before it, so it knows exactly which of
+   * the tasks it sent had started.
+   */
+  halt(): number {
+    this.#halted = true;
+    this.flush();
+    return this.#taken;
   }
 
   /** Takes a batch of tasks from the parent. */
@@ -247,7 +270,7 @@ export class PoolRunner {
     try {
       for (;;) {
         const batch = this.#batches[0];
-        if (!batch) break;
+        if (!batch || this.#halted) break;
         if (this.#at >= batch.length) {
           this.#batches.shift();
           this.#at = 0;
@@ -261,6 +284,7 @@ export class PoolRunner {
         const payload = batch[at + 3];
         batch[at + 3] = undefined;
         this.#at = at + 4;
+        this.#taken++;
         if (ctl) {
           Atomics.add(ctl, CTL_TAKEN, 1);
           this.pollCancels();
@@ -270,8 +294,12 @@ export class PoolRunner {
           this.#push(id, ti, DONE_SKIPPED, undefined, t, t);
           continue;
         }
-        // A task the parent expects to take a while: what is done goes out before it starts.
-        if (flags & MODE_FLUSH_FIRST) this.flush();
+        // Without shared memory, the parent hears that this task starts (with what is done
+        // before it) before it starts: if the worker dies, the parent knows it ran, and that the
+        // tasks after it did not. A task the parent expects to take a while: what is done goes
+        // out before it starts.
+        if (this.#announce) this.flush(true);
+        else if (flags & MODE_FLUSH_FIRST) this.flush();
         cur.id = id;
         cur.cancelled = undefined;
         cur.controller = undefined;
@@ -360,14 +388,22 @@ export class PoolRunner {
     }, FLUSH_MS);
   }
 
-  /** Sends the results that wait. A result that cannot be sent becomes a failure that says why. */
-  flush(): void {
+  /**
+   * Sends the results that wait (with `start`, and without shared memory, also how many tasks
+   * have been taken, even with no results). A result that cannot be sent becomes a failure that
+   * says why.
+   */
+  flush(start = false): void {
     if (this.#flushTimer !== undefined) {
       _clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;
     }
     const r = this.#out;
-    if (r.length === 0) return;
+    const taken = this.#announce ? this.#taken : undefined;
+    if (r.length === 0) {
+      if (start) this.#host.post({ t: 'done', taken });
+      return;
+    }
     const targets = this.#outTargets;
     this.#out = [];
     this.#outTargets = [];
@@ -377,9 +413,9 @@ export class PoolRunner {
     } catch {
       // Something the codec does not take: structured clone tries, and says what fails.
     }
-    if (bytes) return this.#host.post({ t: 'done', bytes });
+    if (bytes) return this.#host.post({ t: 'done', bytes, taken });
     try {
-      this.#host.post({ t: 'done', r });
+      this.#host.post({ t: 'done', r, taken });
       return;
     } catch (error) {
       if (!isCloneFailure(error)) throw error;
@@ -394,7 +430,7 @@ export class PoolRunner {
       }
     }
     try {
-      this.#host.post({ t: 'done', r });
+      this.#host.post({ t: 'done', r, taken });
     } catch (error) {
       // The host refused what structured clone took: fail every result with its error.
       for (let i = 0, k = 0; i < r.length; i += 5, k++) {
@@ -403,7 +439,7 @@ export class PoolRunner {
           r[i + 2] = this.#cloneFailure(r[i + 2], targets[k]!, error);
         }
       }
-      this.#host.post({ t: 'done', r });
+      this.#host.post({ t: 'done', r, taken });
     }
   }
 

@@ -9,11 +9,13 @@
  * chunks as Python does. A worker runs its tasks one at a time, in order.
  *
  * What can go wrong: a task that throws rejects its own promise and the worker stays; a worker
- * that dies rejects the task it was running, and the tasks it held but had not started run
- * elsewhere (where the pool cannot tell which had started, an OS process, they are rejected
- * too); a dead worker is replaced. An aborted or timed-out task rejects at once; if it was
- * running, its `taskSignal()` aborts, and if it does not stop within `abortGrace`, its worker is
- * terminated and replaced.
+ * that dies rejects the task it was running (and any that had ended but whose results died with
+ * it), and the tasks it held but had not started run elsewhere; a dead worker is replaced. An
+ * aborted or timed-out task rejects at once; if it was running, its `taskSignal()` aborts, and if
+ * it does not stop within `abortGrace`, its worker is terminated and replaced.
+ *
+ * Workers start without blocking the caller: the first few (one per CPU, at most `size`) in the
+ * turns after the pool is created, the rest as tasks find no worker with room, a few per turn.
  */
 import { _clearTimeout, _now, _setTimeout, _setWeakTimeout, _asyncDispose, type TimerHandle } from './_globals.js';
 import { explainCloneError, findUncloneable, isCloneFailure } from './clone.js';
@@ -50,7 +52,10 @@ export type { Percentiles } from './pool-stats.js';
 
 /** Options of `new Pool()`. */
 export interface PoolOptions {
-  /** How many workers. @default cpuCount() */
+  /**
+   * The most workers. One per CPU (at most `size`) start with the pool, the rest as tasks need
+   * them. At most 256 threads or 64 processes, or one per CPU where that is more. @default cpuCount()
+   */
   readonly size?: number;
   /** `thread` (a worker thread) or `process` (an OS process where the runtime has them). @default 'thread' */
   readonly kind?: WorkerKind;
@@ -73,6 +78,64 @@ export interface PoolOptions {
 }
 
 const LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'stackSizeMb'] as const;
+
+/** The options each call takes: anything else is a misspelling, refused rather than ignored. */
+const POOL_KEYS = ['size', 'kind', 'maxTasksPerChild', 'idleTimeout', 'maxQueue', 'abortGrace', 'name', 'resourceLimits'] as const;
+const APPLY_KEYS = ['signal', 'timeout'] as const;
+const MAP_KEYS = ['chunksize', 'signal', 'timeout', 'onProgress'] as const;
+const IMAP_KEYS = ['chunksize', 'signal'] as const;
+/** What Python's `multiprocessing.Pool` and piscina call the same thing. */
+const OTHER_NAMES: Readonly<Record<string, string>> = { processes: 'size', maxThreads: 'size', maxtasksperchild: 'maxTasksPerChild' };
+
+/**
+ * The most workers a pool may have: each is a whole JavaScript engine (on Node 20 about 10 MB as
+ * a thread and 50 MB as a process), so a full pool at the limit takes about 3 GB; one per CPU is
+ * always allowed, whatever the machine.
+ */
+const MAX_THREADS = 256;
+const MAX_PROCESSES = 64;
+/** ms a turn may spend starting workers (at least one) before the rest wait for the next turn. */
+const SPAWN_SLICE_MS = 8;
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The option `key` was probably meant to be, if one is close enough. */
+function closestOption(key: string, known: readonly string[]): string | undefined {
+  const other = OTHER_NAMES[key];
+  if (other && known.includes(other)) return other;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const d = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.min(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** The options object of a call: an object whose keys are all options the call takes. */
+function checkOptions(what: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object like { ${known.join(', ')} }, got ${describe(options)}`);
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = closestOption(key, known);
+    throw new TypeError(
+      `${what}: there is no option ${key} (set to ${describe((options as Record<string, unknown>)[key])})${near ? `; did you mean ${near}?` : ''} The options are ${known.join(', ')}`,
+    );
+  }
+  return options as Record<string, unknown>;
+}
 
 function checkResourceLimits(what: string, limits: unknown, runtime: Runtime): ResourceLimits | undefined {
   if (limits === undefined) return undefined;
@@ -230,6 +293,8 @@ class Slot {
   load = 0;
   assigned = 0;
   reported = 0;
+  /** Without shared memory: how many of its tasks the worker said it had taken (run or skipped). */
+  taken = 0;
   readonly known = new Set<number>();
   ready = false;
   /** Told to close (retired, or the pool closing): it takes nothing more. */
@@ -303,12 +368,6 @@ function checkSignal(what: string, signal: unknown): AbortSignalLike | undefined
   return signal as AbortSignalLike;
 }
 
-function checkOptionsObject(what: string, options: unknown, shape: string): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object like ${shape}, got ${describe(options)}`);
-  return options as Record<string, unknown>;
-}
-
 function checkInteger(what: string, name: string, value: unknown, min: number): number {
   if (typeof value !== 'number') throw new TypeError(`${what}: ${name} must be an integer from ${min} and up, got ${describe(value)}`);
   if (!Number.isInteger(value) || value < min) throw new RangeError(`${what}: ${name} must be an integer from ${min} and up, got ${describe(value)}`);
@@ -371,6 +430,10 @@ export class Pool {
   #pumpScheduled = false;
   #roomWaiters: (() => void)[] = [];
   #startFailures = 0;
+  /** Workers still to start ahead of demand (one per CPU, at most `size`, after the pool is created). */
+  #prestart: number;
+  /** Set while starting more workers waits for the next turn. */
+  #growTimer: TimerHandle | undefined;
   /** Lets the program end again, while the pool keeps it alive. */
   #letGo: (() => void) | undefined;
   readonly #resourceLimits: ResourceLimits | undefined;
@@ -389,12 +452,19 @@ export class Pool {
 
   constructor(options: PoolOptions = {}) {
     const what = 'Cannot create a Pool';
-    const o = checkOptionsObject(what, options, '{ size, kind, maxTasksPerChild, idleTimeout, maxQueue, abortGrace, name, resourceLimits }') as PoolOptions;
+    const o = checkOptions(what, options, POOL_KEYS) as PoolOptions;
     const runtime = getRuntime();
-    this.size = o.size === undefined ? cpuCount() : checkInteger(what, 'size', o.size, 1);
     const kind = o.kind ?? 'thread';
     if (kind !== 'thread' && kind !== 'process') throw new TypeError(`${what}: kind must be 'thread' or 'process', got ${describe(kind)}`);
     this.kind = kind;
+    const cpus = cpuCount();
+    this.size = o.size === undefined ? cpus : checkInteger(what, 'size', o.size, 1);
+    const limit = Math.max(kind === 'process' ? MAX_PROCESSES : MAX_THREADS, cpus);
+    if (this.size > limit) {
+      throw new RangeError(
+        `${what}: size must be at most ${limit} for a pool of ${kind === 'process' ? 'processes' : 'threads'}, got ${describe(o.size)}: each worker is a whole JavaScript engine (about ${kind === 'process' ? '50' : '10'} MB on Node), and workers beyond the ${cpus} CPUs here add no speed to tasks that compute; use a smaller size (tasks that mostly wait do better as async code, many at once)`,
+      );
+    }
     this.#maxTasksPerChild = o.maxTasksPerChild === undefined ? 0 : checkInteger(what, 'maxTasksPerChild', o.maxTasksPerChild, 1);
     this.#idleTimeout = o.idleTimeout === undefined ? undefined : checkTimeout(`${what}: idleTimeout`, o.idleTimeout);
     this.#maxQueue = o.maxQueue === undefined ? 0 : checkInteger(what, 'maxQueue', o.maxQueue, 0);
@@ -404,12 +474,13 @@ export class Pool {
     this.#resourceLimits = checkResourceLimits(what, o.resourceLimits, runtime);
     this.#runtime = runtime;
     this.#ended = new Promise((resolve) => (this.#markEnded = resolve));
-    try {
-      for (let i = 0; i < this.size; i++) this.#spawn();
-    } catch (error) {
-      for (const w of [...this.#workers]) w.handle.terminate();
-      throw new WorkerStartError(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
+    // Starting a worker takes milliseconds of the caller's thread (tens for a process): none start
+    // here; one per CPU start over the next turns, the rest when tasks need them.
+    this.#prestart = Math.min(this.size, cpus);
+    this.#growTimer = _setWeakTimeout(() => {
+      this.#growTimer = undefined;
+      this.#pump();
+    }, 0);
   }
 
   // ------------------------------------------------------------------------------ submitting
@@ -431,7 +502,7 @@ export class Pool {
       this.#checkOpen(what);
       if (!Array.isArray(args)) throw new TypeError(`${what}: args must be an array of arguments, got ${describe(args)}`);
       if (options !== undefined) {
-        const o = checkOptionsObject(what, options, '{ signal, timeout }');
+        const o = checkOptions(what, options, APPLY_KEYS);
         signal = checkSignal(what, o.signal);
         timeout = checkTimeout(what, o.timeout);
         if (signal?.aborted) throw abortError(what, signal);
@@ -512,6 +583,8 @@ export class Pool {
   terminate(): Promise<void> {
     if (this.#state === 'terminated') return this.#ended;
     this.#state = 'terminated';
+    _clearTimeout(this.#growTimer);
+    this.#growTimer = undefined;
     const error = (name: string) => new PoolClosedError(`Cannot finish ${name}: the pool was terminated`);
     for (let i = this.#qhead; i < this.#queue.length; i++) {
       const task = this.#queue[i];
@@ -683,7 +756,7 @@ export class Pool {
     if (!isIterable(items)) {
       throw new TypeError(`${what}: items must be an iterable (an array, a Set, a generator…)${isAsyncIterable(items) ? '; for an async iterable use imap()' : ''}, got ${describe(items)}`);
     }
-    const o = checkOptionsObject(what, options, '{ chunksize, signal, timeout, onProgress }');
+    const o = checkOptions(what, options, MAP_KEYS);
     const signal = checkSignal(what, o.signal);
     const timeout = checkTimeout(what, o.timeout);
     const onProgress = o.onProgress;
@@ -768,7 +841,7 @@ export class Pool {
     } else {
       throw new TypeError(`${what}: items must be an iterable or an async iterable, got ${describe(items)}`);
     }
-    const o = checkOptionsObject(what, options, '{ chunksize, signal }');
+    const o = checkOptions(what, options, IMAP_KEYS);
     const signal = checkSignal(what, o.signal);
     const chunksize = checkChunksize(what, o.chunksize) ?? 1;
     return this.#stream(what, rec, source, isAsync, chunksize, signal, ordered);
@@ -952,13 +1025,12 @@ export class Pool {
   }
 
   /** Starts a worker; a runtime that refuses breaks the pool. */
-  #trySpawn(): boolean {
+  #trySpawn(): Slot | undefined {
     try {
-      this.#spawn();
-      return true;
+      return this.#spawn();
     } catch (error) {
       this.#break(new WorkerStartError(`Cannot start a worker for the pool: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
-      return false;
+      return undefined;
     }
   }
 
@@ -967,7 +1039,10 @@ export class Pool {
     if (!message) return;
     switch (message.t) {
       case 'done':
-        return this.#onDone(w, (message.bytes ? decoder.decode(message.bytes) : message.r) as unknown[]);
+        if (message.taken !== undefined && message.taken > w.taken) w.taken = message.taken;
+        if (message.bytes) this.#onDone(w, decoder.decode(message.bytes) as unknown[]);
+        else if (message.r) this.#onDone(w, message.r);
+        return;
       case 'rpc-call':
       case 'rpc-reply':
       case 'rpc-cancel':
@@ -981,9 +1056,11 @@ export class Pool {
         return;
       case 'uncaught':
         w.uncaught ??= new TaskError(deserializeError(message.error), w.name);
+        if (message.taken !== undefined && message.taken > w.taken) w.taken = message.taken;
         return;
       case 'exit':
         w.requestedExit = message.code;
+        if (message.taken !== undefined && message.taken > w.taken) w.taken = message.taken;
         return;
     }
   }
@@ -1055,19 +1132,26 @@ export class Pool {
     const at = this.#workers.indexOf(w);
     if (at >= 0) this.#workers.splice(at, 1);
     const held = w.takeAll();
-    // Which of the tasks it held had started: in a thread the worker counts them in shared
-    // memory; a worker that never got ready started none; a process cannot tell, so all did.
-    const started = !w.ready ? 0 : w.ctl ? Atomics.load(w.ctl, CTL_TAKEN) - w.reported : held.length;
+    // Which of the tasks it held had started: the ones it took and did not report. A thread counts
+    // them in shared memory; a worker without it said how many it had taken before it started
+    // each (and as it ended), and every message it sent has arrived by now.
+    const taken = w.ctl ? Atomics.load(w.ctl, CTL_TAKEN) : w.taken;
+    const started = Math.min(held.length, Math.max(0, taken - w.reported));
     const again: Task[] = [];
+    let blamed = false;
     for (let i = 0; i < held.length; i++) {
       const task = held[i]!;
       if (task.state === DONE) continue;
       if (i < started) {
         this.#failed++;
-        this.#settle(task, false, this.#exitError(w, code, task));
+        this.#settle(task, false, this.#exitError(w, code, task, i === started - 1));
+        blamed = true;
       } else again.push(task);
     }
     if (again.length > 0) this.#requeue(again);
+    // An error that escaped after the worker's tasks had ended (a stray timer) is nobody's result: it is printed, not lost.
+    const escaped = w.uncaught ?? (w.runtimeError instanceof TaskError ? w.runtimeError : undefined);
+    if (escaped && !blamed) this.#runtime.reportError(`Exception in ${w.name}:\n${(escaped.cause as Error | undefined)?.stack ?? escaped.message}`);
     this.#cleanUpAfter(w);
     if (!w.closing) {
       this.#crashed++;
@@ -1075,28 +1159,36 @@ export class Pool {
         const error = w.runtimeError ?? new WorkerStartError(`Cannot start ${w.name}: its worker ended (exit code ${code}) before it was ready`);
         if (++this.#startFailures >= START_FAILURES) this.#break(error);
       }
+      // Replaced at once, as Python's pool does, while the pool runs or has tasks left.
       if (this.#state === 'running' || (this.#state === 'closing' && this.#queued > 0)) this.#trySpawn();
     }
     this.#pump();
     this.#checkEnded();
   }
 
-  #exitError(w: Slot, code: number | null, task: Task): Error {
-    if (w.uncaught) return w.uncaught;
-    if (w.runtimeError) return w.runtimeError;
+  /**
+   * Why a task that had started fails with its worker: `running` for the last one it started;
+   * those before it had ended, and their results died with the worker before it sent them.
+   */
+  #exitError(w: Slot, code: number | null, task: Task, running: boolean): Error {
     const Kind = this.kind === 'process' ? 'Process' : 'Thread';
     const name = task.rec.name;
-    if (w.killedFor) {
-      return new WorkerExitError(
-        `${Kind} ${w.name} was terminated because ${w.killedFor.rec.name} did not stop within ${this.#abortGrace} ms of being aborted; ${name} had run in it and its result was lost`,
-        code ?? -15,
-      );
-    }
-    if (w.crash) {
-      return new WorkerExitError(`${Kind} ${w.name} died while running ${name}: ${w.crash.message}`, code ?? 1, { cause: w.crash });
-    }
-    const how = w.requestedExit !== undefined ? `exited with code ${w.requestedExit}` : code === null ? 'ended' : `exited with code ${code}`;
-    return new WorkerExitError(`${Kind} ${w.name} ${how} while running ${name}`, w.requestedExit ?? code ?? 1);
+    const exitCode = w.requestedExit ?? code ?? (w.killedFor ? -15 : 1);
+    const how = w.killedFor
+      ? `was terminated because ${w.killedFor.rec.name} did not stop within ${this.#abortGrace} ms of being aborted`
+      : w.requestedExit !== undefined
+        ? `exited with code ${w.requestedExit}`
+        : code === null
+          ? 'ended'
+          : `exited with code ${code}`;
+    if (!running) return new WorkerExitError(`${Kind} ${w.name} ${how} after ${name} had run in it: its result was lost with the worker; it is not run again`, exitCode);
+    if (w.uncaught) return w.uncaught;
+    if (w.runtimeError) return w.runtimeError;
+    if (w.crash) return new WorkerExitError(`${Kind} ${w.name} died while running ${name}: ${w.crash.message}`, exitCode, { cause: w.crash });
+    // An exit the worker asked for came after it had sent every result; a kill from outside may
+    // have come as the task returned, before its result went out.
+    const lost = w.requestedExit === undefined && !w.killedFor ? ' (if it had just returned, its result was lost with the worker; it is not run again)' : '';
+    return new WorkerExitError(`${Kind} ${w.name} ${how} while running ${name}${lost}`, exitCode);
   }
 
   /** The worker is gone: what it reached through its channel is cancelled, and what it held is let go. */
@@ -1138,18 +1230,20 @@ export class Pool {
     if (this.#queued > 0) {
       let live = 0;
       for (const w of this.#workers) if (!w.closing) live++;
-      // Workers that went idle and left come back with work.
-      while (live < this.size && this.#trySpawn()) live++;
+      // While the pool is below its size, a task does not wait behind another: it goes to a worker
+      // holding nothing, or to one started for it. The workers not yet started count in the share.
+      const room = Math.max(0, this.size - live);
       let eligible = 0;
-      for (const w of this.#workers) if (this.#canTake(w)) eligible++;
+      for (const w of this.#workers) if (this.#canTake(w) && (room === 0 || w.pending === 0)) eligible++;
       if (eligible > 0) {
-        const share = Math.ceil(this.#queued / eligible);
+        const share = Math.ceil(this.#queued / (eligible + room));
         for (const w of [...this.#workers]) {
           if (this.#queued === 0) break;
-          if (this.#canTake(w)) this.#dispatch(w, share);
+          if (this.#canTake(w) && (room === 0 || w.pending === 0)) this.#dispatch(w, share);
         }
       }
     }
+    this.#grow();
     if (this.#queued === 0) {
       for (const w of [...this.#workers]) {
         if (w.pending > 0 || w.closing) continue;
@@ -1165,12 +1259,44 @@ export class Pool {
     this.#checkEnded();
   }
 
+  /**
+   * Starts workers, up to `size`: the first few ahead of demand, then one for each task no
+   * worker has room for (it takes that task at once). A turn spends at most SPAWN_SLICE_MS on
+   * it (at least one worker), so a big pool never holds up its caller; the rest start next turn.
+   */
+  #grow(): void {
+    if (this.#growTimer !== undefined) return;
+    if (this.#state !== 'running' && !(this.#state === 'closing' && this.#queued > 0)) return;
+    let live = 0;
+    for (const w of this.#workers) if (!w.closing) live++;
+    const began = _now();
+    let started = 0;
+    while (live < this.size && (this.#queued > 0 || this.#prestart > 0)) {
+      if (started > 0 && _now() - began >= SPAWN_SLICE_MS) {
+        this.#growTimer = _setWeakTimeout(() => {
+          this.#growTimer = undefined;
+          this.#pump();
+        }, 0);
+        return;
+      }
+      const w = this.#trySpawn();
+      if (!w) return;
+      started++;
+      if (this.#prestart > 0) this.#prestart--;
+      if (this.#queued > 0) this.#dispatch(w, Math.ceil(this.#queued / (this.size - live)));
+      live++;
+    }
+  }
+
   #canTake(w: Slot): boolean {
     return !w.closing && !w.stuck && !w.exited && (this.#maxTasksPerChild === 0 || w.assigned < this.#maxTasksPerChild);
   }
 
   /** Sends up to `share` queued tasks to `w` in one message, as many as its window has room for. */
   #dispatch(w: Slot, share: number): void {
+    // A worker without shared memory reports every task as it starts: topped up each time, it
+    // would get one task per message. It is topped up once half its window has run instead.
+    if (!w.ctl && w.pending > 1 && w.load >= WINDOW_MS / 2) return;
     const max = this.#maxTasksPerChild;
     const taken: Task[] = [];
     const tasks: unknown[] = [];

@@ -119,12 +119,16 @@ export interface FailureMessage {
 export interface UncaughtMessage {
   readonly t: 'uncaught';
   readonly error: SerializedError;
+  /** In a pool worker: how many of the tasks it was sent it had taken (see {@link DoneMessage}). */
+  readonly taken?: number;
 }
 
 /** Worker → parent: a task called `exit(code)`; the worker ends with that code. */
 export interface ExitMessage {
   readonly t: 'exit';
   readonly code: number;
+  /** In a pool worker: how many of the tasks it was sent it had taken (see {@link DoneMessage}). */
+  readonly taken?: number;
 }
 
 /**
@@ -147,12 +151,19 @@ export interface PoolFailure {
 /**
  * Worker → parent: pool tasks ended, in the order they were sent. Flat: `[id, status, value,
  * started, ended, ...]` (see {@link DoneStatus}); `started`/`ended` are wall-clock ms inside the
- * worker. Encoded by core's codec in `bytes`, or, when the codec cannot take a value, as `r`.
+ * worker. Encoded by core's codec in `bytes`, or, when the codec cannot take a value, as `r`;
+ * neither when the message only says `taken`.
  */
 export interface DoneMessage {
   readonly t: 'done';
   readonly r?: readonly unknown[];
   readonly bytes?: Uint8Array;
+  /**
+   * A worker without shared memory (a process): how many tasks it has taken so far, run or
+   * skipped. Sent before each task starts, so if the worker dies the parent knows which of the
+   * tasks it held had started. (A thread counts them in its control block instead.)
+   */
+  readonly taken?: number;
 }
 
 export type FromWorker = ReadyMessage | ResultMessage | FailureMessage | UncaughtMessage | ExitMessage | DoneMessage | RpcMessage;

@@ -75,16 +75,17 @@ export function runWorker(scope: WorkerScope): void {
 
   _enterWorker(scope, (code) => {
     if (ended) return;
-    // A pool worker's finished tasks are reported before it goes.
-    runner?.flush();
-    post({ t: 'exit', code });
+    // A pool worker's finished tasks are reported before it goes, with how many it had taken:
+    // the parent then knows which of the tasks it sent never started.
+    const taken = runner?.halt();
+    post({ t: 'exit', code, taken });
     end(code);
   });
 
   scope.onUncaught((error) => {
     if (ended || error instanceof _ExitSignal) return;
-    runner?.flush();
-    post({ t: 'uncaught', error: serializeError(error) });
+    const taken = runner?.halt();
+    post({ t: 'uncaught', error: serializeError(error), taken });
     end(1);
   });
 
