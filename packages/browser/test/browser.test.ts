@@ -1,6 +1,6 @@
 // What only a browser shows: which memory mode the page is in, how module loading fails,
 // that the page's main thread never blocks, and what a Process is here.
-import { Event, Lock, Process, Queue, Thread, WorkerStartError, browserRuntime, bundledTaskModule, taskModule } from '@threadkit/browser';
+import { Event, Lock, Process, Queue, Semaphore, Thread, WorkerStartError, browserRuntime, bundledTaskModule, taskModule } from '@threadkit/browser';
 import { describe, expect, inject, it } from 'vitest';
 
 declare module 'vitest' {
@@ -11,6 +11,21 @@ declare module 'vitest' {
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
 const isolated = inject('isolated');
+/** How long to wait for a worker to get somewhere: a bound for a hang, below the 30 s test limit, not a speed check. */
+const PATIENCE_MS = 25_000;
+
+/** Resolves once this thread's 10 ms timer has fired `n` times (each time `counts()` says it counts). */
+function ticks(n: number, counts: () => boolean = () => true): Promise<void> {
+  let fired = 0;
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (counts() && ++fired === n) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 10);
+  });
+}
 
 describe(`the page (${isolated ? 'cross-origin isolated' : 'not isolated'})`, () => {
   it(isolated ? 'is cross-origin isolated: SharedArrayBuffer exists and threads share memory' : 'is not isolated: SharedArrayBuffer is undefined and everything goes by messages', () => {
@@ -125,30 +140,31 @@ describe("the page's main thread", () => {
   });
 
   it('keeps running while it waits for a Lock a worker holds: its timers fire all along', async () => {
-    const [lock, held] = [new Lock(), new Event()];
-    const holder = new Thread({ target: tasks.holdLockFor, args: [lock, held, 400] });
+    const [lock, held, letGo] = [new Lock(), new Event(), new Event()];
+    const holder = new Thread({ target: tasks.holdLockUntil, args: [lock, held, letGo] });
     holder.start();
-    expect(await held.wait({ timeout: 10_000 })).toBe(true);
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 10);
-    const started = performance.now();
-    expect(await lock.acquire({ timeout: 10_000 })).toBe(true);
-    const waited = performance.now() - started;
-    clearInterval(timer);
+    expect(await held.wait({ timeout: PATIENCE_MS })).toBe(true);
+    let acquired = false;
+    const acquiring = lock.acquire({ timeout: PATIENCE_MS }).then((ok) => (acquired = ok));
+    // The holder lets go only once this thread's timer has fired 5 times during the wait: a main
+    // thread blocked in acquire() would never get there, and the wait would time out.
+    await ticks(5, () => !acquired);
+    expect(acquired, 'still waiting: the worker holds the lock until told').toBe(false);
+    letGo.set();
+    expect(await acquiring).toBe(true);
     lock.release();
     await holder.join();
-    expect(waited).toBeGreaterThan(200);
-    // A blocked main thread would fire none (or one late tick); a free one fires about waited / 10.
-    expect(ticks).toBeGreaterThan(waited / 10 / 4);
   });
 
-  it('stays responsive while two threads compute', async () => {
-    const workers = [0, 1].map(() => new Thread({ target: tasks.spin, args: [300] }));
+  it('stays responsive while two threads compute: its timers fire while both are busy', async () => {
+    const [computing, stop] = [new Semaphore(0), new Event()];
+    const workers = [0, 1].map(() => new Thread({ target: tasks.computeUntil, args: [computing, stop] }));
     for (const w of workers) w.start();
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 10);
+    for (const _ of workers) expect(await computing.acquire({ timeout: PATIENCE_MS }), 'a worker computes').toBe(true);
+    // Both compute until told to stop, and they are told only after 5 of this thread's ticks.
+    await ticks(5);
+    stop.set();
     await Promise.all(workers.map((w) => w.join()));
-    clearInterval(timer);
-    expect(ticks).toBeGreaterThan(5);
+    expect(workers.map((w) => w.exitCode)).toEqual([0, 0]);
   });
 });
