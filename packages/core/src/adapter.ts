@@ -112,3 +112,110 @@ export function withLifeLock(handler: (data: unknown) => void): (data: unknown) 
     else handler(data);
   };
 }
+
+// ---------------------------------------------------------------------------
+// Parent watch. A child process learns that its parent died from its IPC channel closing, and
+// only its event loop hears that: a process busy in a loop that never yields would run on,
+// adopted by init, for good. So each child process also runs a small worker thread with an
+// event loop of its own, which checks every PARENT_POLL_MS that the parent is still there and
+// otherwise ends the whole process with SIGKILL (a signal handler would need the busy loop too).
+
+/** How often a child process's watcher thread checks that its parent is still there. */
+export const PARENT_POLL_MS = 200;
+
+const PARENT_ARG = '--threadkit-parent=';
+
+/**
+ * The argument that tells a child process's worker entry which process is its parent; the
+ * adapter passes it to the entry it starts, and the entry hands its arguments to
+ * {@link startParentWatch}. Passed rather than read at start-up: a parent may die first.
+ * @example fork(entry, [parentArg(process.pid)], …)
+ */
+export function parentArg(pid: number): string {
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError(`parentArg: a pid must be a positive integer, got ${String(pid)}`);
+  return `${PARENT_ARG}${pid}`;
+}
+
+/** The parent pid that {@link parentArg} put among `args`. */
+export function parentPidFrom(args: readonly string[]): number {
+  const arg = args.find((a) => a.startsWith(PARENT_ARG));
+  const pid = arg === undefined ? Number.NaN : Number(arg.slice(PARENT_ARG.length));
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    throw new Error(
+      `a threadkit child process is started with ${PARENT_ARG}<its parent's pid> among its arguments, got ${arg === undefined ? 'none' : JSON.stringify(arg)}: start it with new Process(), not on its own`,
+    );
+  }
+  return pid;
+}
+
+/** The part of `node:process` (Node's, Deno's or Bun's) the watcher thread uses. */
+export interface WatchedProcess {
+  readonly pid: number;
+  /** Read afresh on every call: an orphan's changes to whoever adopted it (POSIX). */
+  readonly ppid: number;
+  kill(pid: number, signal?: string | number): unknown;
+  abort(): void;
+}
+
+/**
+ * The watcher thread's body, run there from its source text (see {@link startParentWatch}): it
+ * refers to nothing outside itself. The parent is gone once this process's parent pid is no
+ * longer `parentPid` (POSIX reparents an orphan), or once no process has that pid (Windows
+ * keeps the old parent pid). Then it ends the process with SIGKILL, or aborts it where that is
+ * refused (a runtime that asks for a permission even to kill itself; Deno 2.9 does not).
+ */
+export function watchParent(proc: WatchedProcess, schedule: (check: () => void, ms: number) => unknown, parentPid: number, everyMs: number): void {
+  // Cleared once probing the parent's pid is refused (Deno, without --allow-run): ppid alone decides then.
+  let probe = true;
+  const gone = (): boolean => {
+    if (proc.ppid !== parentPid) return true;
+    if (!probe) return false;
+    try {
+      proc.kill(parentPid, 0);
+      return false;
+    } catch (error) {
+      const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+      if (code === 'ESRCH') return true;
+      // EPERM: it exists, as another user's process. Anything else: this runtime may not probe.
+      if (code !== 'EPERM') probe = false;
+      return false;
+    }
+  };
+  const check = (): void => {
+    if (!gone()) {
+      schedule(check, everyMs);
+      return;
+    }
+    try {
+      proc.kill(proc.pid, 'SIGKILL');
+    } catch {
+      proc.abort();
+    }
+  };
+  check();
+}
+
+/** A `node:worker_threads` Worker, as {@link startParentWatch} uses it. */
+export interface WatcherThread {
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  unref(): unknown;
+}
+
+/**
+ * Child side, at start-up: starts the watcher thread that ends this process once its parent
+ * (named in `args` by {@link parentArg}) is gone, whatever the main thread is doing.
+ * `startThread(source)` starts a `node:worker_threads` Worker on that CommonJS source
+ * (`new Worker(source, { eval: true })`: no file to read, so no read permission needed under
+ * Deno); the thread does not keep the process alive. A thread that fails is reported, once.
+ * @example startParentWatch(process.argv.slice(2), (source) => new Worker(source, { eval: true }), report);
+ */
+export function startParentWatch(args: readonly string[], startThread: (source: string) => WatcherThread, report: (text: string) => void): void {
+  const parentPid = parentPidFrom(args);
+  const source = `(${String(watchParent)})(require('node:process'), setTimeout, ${parentPid}, ${PARENT_POLL_MS});`;
+  const thread = startThread(source);
+  thread.on('error', (error) => {
+    const why = error instanceof Error ? error.message : String(error);
+    report(`threadkit: this process's parent watch failed (${why}); if its parent dies, it ends only once its event loop turns`);
+  });
+  thread.unref();
+}

@@ -10,7 +10,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
-import { LIFE_KEY, afterLife, endAtExit, lifeName } from '@threadkit/core/adapter';
+import { LIFE_KEY, afterLife, endAtExit, lifeName, parentArg } from '@threadkit/core/adapter';
 import { Deno, EXIT_KEY, WebWorker, hardwareConcurrency, permissionDenied, type PermissionName } from './host.js';
 
 const entry = new URL('./worker.js', import.meta.url);
@@ -141,7 +141,8 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
   let child: ChildProcess;
   try {
     // --no-prompt: a permission the child lacks fails with an error naming it, not a prompt racing the parent's.
-    child = spawn(Deno!.execPath(), ['run', '--no-prompt', ...permissionFlags(), fileURLToPath(entry)], {
+    // The child's watcher thread ends it once this process is gone (see worker.ts).
+    child = spawn(Deno!.execPath(), ['run', '--no-prompt', ...permissionFlags(), fileURLToPath(entry), parentArg(process.pid)], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });

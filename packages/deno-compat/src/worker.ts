@@ -5,8 +5,8 @@
  */
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { parentPort } from 'node:worker_threads';
-import { withLifeLock } from '@threadkit/core/adapter';
+import { Worker as NodeWorker, parentPort } from 'node:worker_threads';
+import { startParentWatch, withLifeLock } from '@threadkit/core/adapter';
 import { runWorker, type WorkerScope } from '@threadkit/core/worker';
 import { EXIT_KEY, permissionDenied, webWorkerScope } from './host.js';
 
@@ -111,7 +111,8 @@ if (parentPort) {
     },
   };
 } else {
-  // The parent is gone: nobody can join this process any more.
+  // The parent is gone: nobody can join this process any more. Heard only while the event loop
+  // turns; the watcher thread started below ends a process whose main thread never yields.
   process.on('disconnect', () => process.exit(1));
   scope = {
     post: send,
@@ -126,3 +127,10 @@ if (parentPort) {
   };
 }
 runWorker(scope);
+
+// Started with the worker loop already listening, in this same turn: a task that arrives next
+// and never yields must not find the process still without its watcher. A node:worker_threads
+// Worker, as it can be unref'd (a Web Worker keeps Deno alive), on source text: no file to read.
+if (kind === 'process') {
+  startParentWatch(process.argv.slice(2), (source) => new NodeWorker(source, { eval: true }), (text) => console.error(text));
+}

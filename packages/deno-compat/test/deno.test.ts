@@ -3,6 +3,7 @@
  * liveness at exit (Web Workers keep Deno alive and have no unref), and permissions.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Event, Lock, Process, TaskError, Thread, taskModule } from '@threadkit/deno';
@@ -32,6 +33,40 @@ async function gone(pid: number, ms = 5_000): Promise<boolean> {
     if (!alive(pid)) return true;
   }
   return !alive(pid);
+}
+
+/**
+ * Whether the process with this pid still runs: it exists and, where /proc tells, is not a
+ * zombie (a zombie has ended; only its exit status waits for whoever adopted it to reap it).
+ */
+function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    // The state follows the command name, which is in parentheses and may itself hold some.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return alive(pid);
+  }
+}
+
+/** Whether the process stops running within `ms` (polled: how soon says nothing here). */
+async function ends(pid: number, ms = 20_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    if (!running(pid)) return true;
+  }
+  return !running(pid);
+}
+
+/** Sends SIGKILL to each pid (a negative one: each process of that group) that still exists. */
+function killAll(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 interface Run {
@@ -208,6 +243,36 @@ test('a process whose parent was killed exits instead of living on as an orphan'
   ok(alive(pid), `child ${pid} alive`);
   parent.kill('SIGKILL');
   ok(await gone(pid), 'the orphan exited');
+});
+
+// Their event loops never turn, so the IPC channel's closing never reaches them.
+test('processes busy in loops that never yield (a nested one and a Pool worker too) end when their parent is killed', async () => {
+  const roles = ['process', 'middle', 'nested', 'pool'];
+  const program = spawn(Deno.execPath(), ['run', '--no-prompt', ...ALL, fixture('orphans.ts')], { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const children = new Map<string, number>();
+  try {
+    let stderr = '';
+    const text = new TextDecoder();
+    program.stderr!.on('data', (d: Uint8Array) => void (stderr += text.decode(d)));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      program.stdout!.on('data', (d: Uint8Array) => {
+        out += text.decode(d);
+        for (const [, role, pid] of out.matchAll(/^running (\w+) (\d+)$/gm)) children.set(role!, Number(pid));
+        if (roles.every((role) => children.has(role))) resolve();
+      });
+      program.once('error', reject);
+      program.once('exit', (code, signal) => reject(new Error(`the parent program ended (${code ?? signal}) before its children all ran; stdout: ${out}; stderr: ${stderr}`)));
+    });
+    for (const [role, pid] of children) ok(running(pid), `the ${role} child ${pid} runs before its parent is killed`);
+    program.kill('SIGKILL');
+    const ended = await Promise.all([...children].map(async ([role, pid]) => ((await ends(pid)) ? '' : `${role} ${pid}`)));
+    equal(ended.filter(Boolean).join(', '), '', 'children (busy in loops) still running 20 s after their parent was killed');
+  } finally {
+    // Its own process group (detached) holds every process it started, reported or not.
+    if (program.pid !== undefined) killAll([-program.pid, program.pid]);
+    killAll(children.values());
+  }
 });
 
 // ── Liveness at exit ──────────────────────────────────────────────────────────────────────

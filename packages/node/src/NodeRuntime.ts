@@ -7,7 +7,7 @@ import { availableParallelism, constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResourceLimits, Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
-import { endAtExit } from '@threadkit/core/adapter';
+import { endAtExit, parentArg } from '@threadkit/core/adapter';
 
 const entry = new URL('./worker.js', import.meta.url);
 
@@ -59,7 +59,8 @@ function limitFlags(limits: ResourceLimits | undefined): string[] {
 }
 
 function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
-  const child = fork(fileURLToPath(entry), [], {
+  // The child's watcher thread ends it once this process is gone (see worker.ts).
+  const child = fork(fileURLToPath(entry), [parentArg(process.pid)], {
     serialization: 'advanced',
     stdio: 'inherit',
     // The parent's flags (a test runner's, a loader's) are not the child's business.

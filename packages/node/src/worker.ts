@@ -2,7 +2,8 @@
  * The worker entry for both kinds: in a worker thread it talks over `parentPort`, in a
  * forked process over the IPC channel; either way it hands control to core's worker loop.
  */
-import { isMainThread, parentPort } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import { startParentWatch } from '@threadkit/core/adapter';
 import { runWorker } from '@threadkit/core/worker';
 
 const port = isMainThread ? null : parentPort;
@@ -32,7 +33,8 @@ if (!port && !process.send) {
   throw new Error('@threadkit/node/worker is started by threadkit in a worker thread or a forked process; it cannot run on its own');
 }
 if (!port) {
-  // The parent is gone: nobody can join this process any more.
+  // The parent is gone: nobody can join this process any more. Heard only while the event loop
+  // turns; the watcher thread started below ends a process whose main thread never yields.
   process.on('disconnect', () => process.exit(1));
 }
 
@@ -52,3 +54,9 @@ runWorker({
     else exitWhenSent = () => process.exit(code);
   },
 });
+
+// Started with the worker loop already listening, in this same turn: a task that arrives next
+// and never yields must not find the process still without its watcher.
+if (!port) {
+  startParentWatch(process.argv.slice(2), (source) => new Worker(source, { eval: true }), (text) => void process.stderr.write(`${text}\n`));
+}

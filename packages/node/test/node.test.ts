@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Process, TaskError, Thread, taskModule } from '@threadkit/node';
-import { alive, gone, threadEndsWithParent } from './shared.ts';
+import { alive, busyChildrenEndWithKilledParent, gone, threadEndsWithParent } from './shared.ts';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
 const liveness = fileURLToPath(new URL('./fixtures/liveness.mjs', import.meta.url));
@@ -71,6 +71,9 @@ describe('Process on Node is a real OS process', () => {
     parent.kill('SIGKILL');
     expect(await gone(pid)).toBe(true);
   });
+
+  // Their event loops never turn, so the IPC channel's 'disconnect' never reaches them.
+  it('processes busy in loops that never yield (a nested one and a Pool worker too) end when their parent is killed', () => busyChildrenEndWithKilledParent(process.execPath), 90_000);
 });
 
 describe('a thread that ends with the thread that started it', () => {

@@ -1,4 +1,7 @@
 // Checks shared by this adapter's two test runs: vitest on Node and `bun test` on Bun.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Event, Lock, Thread, taskModule } from '@threadkit/node';
 import { equal } from '@threadkit/core/conformance';
 
@@ -39,4 +42,73 @@ export async function threadEndsWithParent(): Promise<void> {
   const seen = Atomics.load(ticks, 0);
   await new Promise((r) => setTimeout(r, 100));
   equal(Atomics.load(ticks, 0), seen, 'the child thread has stopped');
+}
+
+/**
+ * Whether the process with this pid still runs: it exists and, where /proc tells, is not a
+ * zombie (a zombie has ended; only its exit status waits for whoever adopted it to reap it).
+ */
+export function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    // The state follows the command name, which is in parentheses and may itself hold some.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return alive(pid);
+  }
+}
+
+/** Whether the process stops running within `ms` (polled: how soon says nothing here). */
+export async function ends(pid: number, ms = 20_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    if (!running(pid)) return true;
+  }
+  return !running(pid);
+}
+
+/** Sends SIGKILL to each pid (a negative one: each process of that group) that still exists. */
+export function killAll(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** The roles of the children that fixtures/orphans.mjs starts, each busy in a loop that never yields. */
+export const ORPHAN_ROLES = ['process', 'middle', 'nested', 'pool'] as const;
+
+/**
+ * Runs fixtures/orphans.mjs with `execPath` (this Node, or this Bun), waits until each of its
+ * children reports that it runs its busy loop, kills the program with SIGKILL, and checks that
+ * every child ends (within 20 s). Whatever happens, every process it learnt of is killed at the end.
+ */
+export async function busyChildrenEndWithKilledParent(execPath: string): Promise<void> {
+  const program = spawn(execPath, [fileURLToPath(new URL('./fixtures/orphans.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const children = new Map<string, number>();
+  try {
+    let stderr = '';
+    program.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      program.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        for (const [, role, pid] of out.matchAll(/^running (\w+) (\d+)$/gm)) children.set(role!, Number(pid));
+        if (ORPHAN_ROLES.every((role) => children.has(role))) resolve();
+      });
+      program.once('error', reject);
+      program.once('exit', (code, signal) => reject(new Error(`the parent program ended (${code ?? signal}) before its children all ran; stdout: ${out}; stderr: ${stderr}`)));
+    });
+    for (const [role, pid] of children) equal(running(pid), true, `the ${role} child ${pid} runs before its parent is killed`);
+    program.kill('SIGKILL');
+    const ended = await Promise.all([...children].map(async ([role, pid]) => ((await ends(pid)) ? '' : `${role} ${pid}`)));
+    equal(ended.filter(Boolean).join(', '), '', 'children (busy in loops) still running 20 s after their parent was killed');
+  } finally {
+    // Its own process group (detached) holds every process it started, reported or not.
+    if (program.pid !== undefined) killAll([-program.pid, program.pid]);
+    killAll(children.values());
+  }
 }

@@ -8,7 +8,7 @@ import { describe, test } from 'bun:test';
 import { Process, Thread, taskModule } from '@threadkit/node';
 import { deepEqual, equal, match, ok } from '@threadkit/core/conformance';
 import { LIMIT_MS } from './_test_api.ts';
-import { gone, threadEndsWithParent } from '../shared.ts';
+import { busyChildrenEndWithKilledParent, gone, threadEndsWithParent } from '../shared.ts';
 
 const tasks = taskModule<typeof import('../fixtures/tasks.ts')>(new URL('../fixtures/tasks.ts', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -64,6 +64,11 @@ describe('@threadkit/node under Bun', () => {
 // Under bun test an escaped error reaches the parent as an 'error' event (a Pool still reports it as the task's TaskError); in a Bun program the worker handles it.
 describe('a thread started by a thread, under Bun', () => {
   test('ends with its parent, and a lock it held is let go', threadEndsWithParent, LIMIT_MS);
+});
+
+describe('processes whose parent was killed, under Bun', () => {
+  // Their event loops never turn, so the IPC channel's closing never reaches them.
+  test('end even when busy in loops that never yield (a nested one and a Pool worker too)', () => busyChildrenEndWithKilledParent(process.execPath), 90_000);
 });
 
 describe('an error that escapes every task, in a worker thread', () => {
