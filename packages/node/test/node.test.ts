@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Process, TaskError, Thread, taskModule } from '@threadkit/node';
+import { Event, Process, TaskError, Thread, taskModule } from '@threadkit/node';
 import { alive, busyChildrenEndWithKilledParent, gone, threadEndsWithParent } from './shared.ts';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
@@ -54,12 +54,14 @@ describe('Process on Node is a real OS process', () => {
   });
 
   it('a signal from outside shows as a negative exit code, and the pending result rejects', async () => {
-    const p = new Process({ target: tasks.forever, args: [] });
+    const running = new Event();
+    const p = new Process({ target: tasks.signalThenForever, args: [running] });
     p.start();
     const result = p.result();
-    await new Promise((r) => setTimeout(r, 200));
+    // The signal comes once the task runs, not while the process may still be starting.
+    expect(await running.wait({ timeout: 25_000 })).toBe(true);
     process.kill(p.pid!, 'SIGINT');
-    await expect(result).rejects.toThrow(/exited with code -2 while running forever/);
+    await expect(result).rejects.toThrow(/exited with code -2 while running signalThenForever/);
     expect(p.exitCode).toBe(-2);
   });
 

@@ -17,8 +17,8 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Whether the process is gone within `ms`. */
-export async function gone(pid: number, ms = 5_000): Promise<boolean> {
+/** Whether the process is gone within `ms` (polled: a bound for a process that never goes, not a speed check). */
+export async function gone(pid: number, ms = 20_000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
     if (!alive(pid)) return true;
   }
