@@ -1,13 +1,26 @@
 // Pool on Node: what only Node can show. Liveness at exit (a pool left open does not hold the
 // program once its tasks are done, and a pending task does), and a process worker killed from
-// outside (SIGKILL, as the OOM killer does) rejects only its task and is replaced.
+// outside (SIGKILL, as the OOM killer does), even in the middle of a batch of quick tasks,
+// rejects only the task it was running and is replaced.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Pool, WorkerExitError, taskModule } from '@threadkit/node';
+import { Pool, Queue, WorkerExitError, taskModule } from '@threadkit/node';
+import { fixturesUrl } from '@threadkit/core/conformance';
 
 const script = fileURLToPath(new URL('./fixtures/pool-liveness.mjs', import.meta.url));
 const tasks = taskModule<typeof import('./fixtures/pool-tasks.ts')>(new URL('./fixtures/pool-tasks.ts', import.meta.url));
+/** The conformance suite's pool task that records each run in a Queue. */
+const core = taskModule<{
+  job(id: number, mode: 'ok' | 'exit' | 'uncaught', runs: Queue<number>): Promise<{ id: number; ident: number | undefined }>;
+}>(new URL('./pool-tasks.js', fixturesUrl));
+
+/** Everything in a queue this thread owns, taken out. */
+function drain<T>(queue: Queue<T>): T[] {
+  const out: T[] = [];
+  while (queue.qsize() > 0) out.push(queue.getNowait());
+  return out;
+}
 
 function run(kind: string, what: string) {
   const started = Date.now();
@@ -55,6 +68,47 @@ describe('Pool of processes, a worker killed from outside', () => {
     expect(await pool.apply(tasks.pid)).not.toBe(victim);
     expect(pool.stats().crashed).toBe(1);
   });
+});
+
+describe('Pool of processes, a worker killed from outside in the middle of a batch of quick tasks', () => {
+  it('fails only the task it was running (if it had just returned, its result died with it); the tasks it held run elsewhere, each once', async () => {
+    await using pool = new Pool({ kind: 'process', size: 2 });
+    const runs = new Queue<number>();
+    // Quick runs first: the pool then sends each worker many tasks at once, and results come back in batches.
+    for (let i = 0; i < 10; i++) await pool.apply(core.job, [-1, 'ok', runs]);
+    drain(runs);
+    const n = 400;
+    const killAt = [100, 250];
+    let done = 0;
+    const victims: number[] = [];
+    const all = Array.from({ length: n }, (_, id) =>
+      pool.apply(core.job, [id, 'ok', runs]).then((value) => {
+        // The worker that sent this result is in the middle of its batch: kill it there.
+        if (killAt.includes(++done) && value.ident !== undefined && !victims.includes(value.ident)) {
+          victims.push(value.ident);
+          process.kill(value.ident, 'SIGKILL');
+        }
+        return value;
+      }),
+    );
+    const settled = await Promise.allSettled(all);
+    expect(victims.length).toBe(2);
+    const rejected = settled.flatMap((s, id) => (s.status === 'rejected' ? [{ id, error: s.reason as Error }] : []));
+    expect(rejected.length, `at most one task per kill fails: ${rejected.map((r) => `${r.id}: ${r.error.message}`).join('; ')}`).toBeLessThanOrEqual(victims.length);
+    for (const { error } of rejected) {
+      expect(error).toBeInstanceOf(WorkerExitError);
+      expect(error.message).toMatch(/exited with code -9 while running job \(if it had just returned, its result was lost with the worker; it is not run again\)/);
+    }
+    const count = new Map<number, number>();
+    for (const id of drain(runs)) count.set(id, (count.get(id) ?? 0) + 1);
+    settled.forEach((s, id) => {
+      if (s.status === 'fulfilled') {
+        expect(s.value.id).toBe(id);
+        expect(count.get(id), `task ${id} ran once`).toBe(1);
+      } else expect(count.get(id) ?? 0, `failed task ${id} ran at most once`).toBeLessThanOrEqual(1);
+    });
+    expect(pool.stats().crashed).toBe(2);
+  }, 60_000);
 });
 
 describe.each(['thread', 'process'] as const)('Pool of %ss with resourceLimits', (kind) => {

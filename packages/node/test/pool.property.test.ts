@@ -4,10 +4,15 @@
 // pool ends with its configured size.
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { AbortError, Pool, TaskError, TimeoutError, WorkerExitError, taskModule } from '@threadkit/node';
+import { AbortError, Pool, Queue, TaskError, TimeoutError, WorkerExitError, taskModule } from '@threadkit/node';
+import { fixturesUrl } from '@threadkit/core/conformance';
 import type { Outcome } from './fixtures/pool-tasks.ts';
 
 const tasks = taskModule<typeof import('./fixtures/pool-tasks.ts')>(new URL('./fixtures/pool-tasks.ts', import.meta.url));
+/** The conformance suite's pool task that records each run in a Queue. */
+const core = taskModule<{
+  job(id: number, mode: 'ok' | 'exit' | 'uncaught', runs: Queue<number>): Promise<{ id: number; ident: number | undefined }>;
+}>(new URL('./pool-tasks.js', fixturesUrl));
 
 const task = fc.record({
   ms: fc.integer({ min: 0, max: 15 }),
@@ -86,8 +91,8 @@ describe('Pool under random durations, crashes and aborts', () => {
               return;
             }
             if (limited && (error instanceof AbortError || error instanceof TimeoutError)) return;
-            // A process's worker that dies takes the tasks it held with it.
-            if (error instanceof WorkerExitError && (t.outcome === 'crash' || s.kind === 'process' || limited)) return;
+            // A worker that dies fails the task it was running; the tasks it held run elsewhere.
+            if (error instanceof WorkerExitError && (t.outcome === 'crash' || limited)) return;
             if (error instanceof TaskError && (t.outcome === 'throw' || t.outcome === 'reject')) return;
             throw new Error(`task ${id} (${t.outcome}, abort ${t.abortAfter}, timeout ${t.timeout}) rejected with ${error?.name}: ${error?.message}`);
           });
@@ -116,4 +121,77 @@ describe('Pool under random durations, crashes and aborts', () => {
       { numRuns: Number(process.env.TK_PROPERTY_RUNS ?? 8), interruptAfterTimeLimit: 90_000 },
     );
   }, 120_000);
+});
+
+/** Everything in a queue this thread owns, taken out. */
+function drain<T>(queue: Queue<T>): T[] {
+  const out: T[] = [];
+  while (queue.qsize() > 0) out.push(queue.getNowait());
+  return out;
+}
+
+const exits = fc.record({
+  size: fc.integer({ min: 1, max: 3 }),
+  // About one task in ten ends its worker: by exit(1), or now and then by an error that escapes it.
+  modes: fc.array(fc.constantFrom<'ok' | 'exit' | 'uncaught'>('ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'exit', 'exit', 'uncaught'), { minLength: 20, maxLength: 150 }),
+  // Submitted in one go, or in a few waves that arrive while workers are dying.
+  waves: fc.integer({ min: 1, max: 4 }),
+});
+
+describe('Pool of processes under random exit(1)s', () => {
+  it('settles every task once: a task that ends its worker fails, every other runs exactly once and succeeds, elsewhere if need be', async () => {
+    await fc.assert(
+      fc.asyncProperty(exits, async (s) => {
+        const pool = new Pool({ kind: 'process', size: s.size });
+        const runs = new Queue<number>();
+        try {
+          // Quick runs first: the pool then sends each worker many tasks at once, so tasks wait behind each exit.
+          for (let i = 0; i < 5; i++) await pool.apply(core.job, [-1, 'ok', runs]);
+          drain(runs);
+          const settledCount = new Array<number>(s.modes.length).fill(0);
+          const outcomes: Promise<PromiseSettledResult<{ id: number }>>[] = [];
+          const perWave = Math.ceil(s.modes.length / s.waves);
+          for (let id = 0; id < s.modes.length; id++) {
+            if (id > 0 && id % perWave === 0) await Promise.race([outcomes[id - 1], new Promise((resolve) => setTimeout(resolve, 5))]);
+            outcomes.push(
+              pool.apply(core.job, [id, s.modes[id]!, runs]).then(
+                (value) => {
+                  settledCount[id]!++;
+                  return { status: 'fulfilled', value } as const;
+                },
+                (reason: unknown) => {
+                  settledCount[id]!++;
+                  return { status: 'rejected', reason } as const;
+                },
+              ),
+            );
+          }
+          const results = await Promise.all(outcomes);
+          const ran = new Array<number>(s.modes.length).fill(0);
+          for (const id of drain(runs)) ran[id]!++;
+          results.forEach((r, id) => {
+            const mode = s.modes[id]!;
+            if (settledCount[id] !== 1) throw new Error(`task ${id} settled ${settledCount[id]} times`);
+            if (ran[id] !== 1) throw new Error(`task ${id} (${mode}) ran ${ran[id]} times`);
+            if (mode === 'ok') {
+              if (r.status !== 'fulfilled') throw new Error(`task ${id} never ended its worker, yet failed: ${(r.reason as Error).message}`);
+              if (r.value.id !== id) throw new Error(`task ${id} resolved with ${JSON.stringify(r.value)}`);
+            } else if (r.status !== 'rejected') throw new Error(`task ${id} (${mode}) resolved`);
+            else if (mode === 'exit' && !(r.reason instanceof WorkerExitError && /exited with code 1 while running job/.test((r.reason as Error).message))) {
+              throw new Error(`task ${id} (exit) rejected with ${(r.reason as Error).message}`);
+            } else if (mode === 'uncaught' && !(r.reason instanceof TaskError && /escaped from job/.test((r.reason as Error).message))) {
+              throw new Error(`task ${id} (uncaught) rejected with ${(r.reason as Error).message}`);
+            }
+          });
+          const deaths = s.modes.filter((m) => m !== 'ok').length;
+          const stats = pool.stats();
+          if (stats.crashed !== deaths) throw new Error(`${stats.crashed} workers crashed, ${deaths} tasks ended theirs`);
+          if (stats.failed !== deaths) throw new Error(`${stats.failed} tasks failed, ${deaths} ended their worker`);
+        } finally {
+          await pool.terminate();
+        }
+      }),
+      { numRuns: Number(process.env.TK_PROPERTY_RUNS ?? 6), interruptAfterTimeLimit: 150_000 },
+    );
+  }, 180_000);
 });
