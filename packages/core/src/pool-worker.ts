@@ -354,7 +354,11 @@ export class PoolRunner {
         this.#current = undefined;
         this.#push(id, ti, status, value, started, ended);
         const long = ended - started >= LONG_TASK_MS;
-        if (long || cur.cancelled || this.#out.length >= 5 * FLUSH_COUNT || ended - this.#outSince >= FLUSH_MS) this.flush();
+        // Without shared memory the result goes out with the next task's start notice (or when
+        // the worker runs dry): one message, and one wake-up of the parent, per task.
+        if (this.#announce) {
+          if (!this.#hasMore()) this.flush();
+        } else if (long || cur.cancelled || this.#out.length >= 5 * FLUSH_COUNT || ended - this.#outSince >= FLUSH_MS) this.flush();
         // After a long task, read the parent's messages (cancellations) before taking the next.
         if (long && this.#hasMore()) await macrotask();
       }

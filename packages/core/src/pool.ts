@@ -689,10 +689,7 @@ export class Pool {
   #enqueue(task: Task): void {
     this.#queue.push(task);
     this.#queued++;
-    if (!this.#pumpScheduled) {
-      this.#pumpScheduled = true;
-      void resolved.then(() => this.#pump());
-    }
+    this.#schedulePump();
   }
 
   /** Puts tasks back at the front of the queue, in their order (their worker died before starting them). */
@@ -1109,7 +1106,14 @@ export class Pool {
       this.#retire(w);
       if (this.#state === 'running' || this.#queued > 0) this.#trySpawn();
     }
-    this.#pump();
+    // Once per turn, not per message: a process's results come one message per task.
+    this.#schedulePump();
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    void resolved.then(() => this.#pump());
   }
 
   #retire(w: Slot): void {
@@ -1391,10 +1395,7 @@ export class Pool {
     }
     if (good.length > 0) {
       this.#requeue(good);
-      if (!this.#pumpScheduled) {
-        this.#pumpScheduled = true;
-        void resolved.then(() => this.#pump());
-      }
+      this.#schedulePump();
     }
   }
 
