@@ -5,10 +5,10 @@
  */
 import { BrokenBarrierError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
-import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+import { WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { lockSync, unlockSync } from './mutex.js';
-import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { checkTimeout, describe } from './timeout.js';
+import { isOrigin, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { checkInteger, checkOptionsObject, checkTimeout } from './timeout.js';
 
 const MUTEX = 0;
 const COUNT = 1; // parties waiting in this generation
@@ -34,13 +34,16 @@ export interface BarrierOptions {
  */
 export class Barrier extends SharedObject {
   constructor(parties: number, options?: BarrierOptions);
-  constructor(parties: number | Origin, options?: BarrierOptions);
-  constructor(parties: number | Origin, options: BarrierOptions = {}) {
-    super(typeof parties === 'number' ? { kind: 'new', words: WORDS } : parties);
-    if (typeof parties === 'number') {
-      if (!Number.isInteger(parties) || parties < 1) throw new RangeError(`Cannot create Barrier: parties must be an integer from 1 and up, got ${describe(parties)}`);
-      const timeout = checkTimeout('Cannot create Barrier', options.timeout);
-      Atomics.store(this.mem!, PARTIES, parties);
+  /** @internal A revived copy. */
+  constructor(parties: Origin);
+  constructor(parties: number | Origin, options?: BarrierOptions) {
+    const revived = isOrigin(parties);
+    const what = 'Cannot create Barrier';
+    const n = revived ? 0 : checkInteger(what, 'parties', parties, 1);
+    const timeout = revived ? undefined : checkTimeout(what, checkOptionsObject<BarrierOptions>(what, options, ['timeout']).timeout);
+    super(revived ? parties : { kind: 'new', words: WORDS });
+    if (!revived) {
+      Atomics.store(this.mem!, PARTIES, n);
       Atomics.store(this.mem!, TIMEOUT, timeout === undefined ? -1 : Math.min(timeout, 0x7fffffff));
     }
   }
@@ -74,7 +77,7 @@ export class Barrier extends SharedObject {
    */
   async wait(options?: WaitOptions | number): Promise<number> {
     const opts = typeof options === 'number' ? { timeout: options } : options;
-    const o = checkWaitOptions('Cannot wait on Barrier', opts);
+    const o = checkWaitOptions('Cannot wait on Barrier', opts, WAIT_KEYS);
     if (this.remote) return (await this.call('wait', [sendable(opts)], o.signal)) as number;
     const mem = this.mem!;
     const fallback = Atomics.load(mem, TIMEOUT);

@@ -5,11 +5,11 @@
  */
 import { deadlineOf, notify as wake, wait, type AbortSignalLike } from './futex.js';
 import { marshal, revive, type MarshalContext } from './handle.js';
-import { Lock, RLock, checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from './lock.js';
+import { Lock, RLock, WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from './lock.js';
 import type { Endpoint } from './rpc.js';
 import { _asCaller, currentCaller, isDead } from './runtime.js';
-import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { describe } from './timeout.js';
+import { isOrigin, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { checkInteger, checkOptionsObject, describe } from './timeout.js';
 import { _asyncDispose } from './_globals.js';
 
 const NEXT_TICKET = 0;
@@ -47,12 +47,12 @@ export class Condition extends SharedObject {
 
   constructor(lock?: Lock, options?: ConditionOptions);
   constructor(lock: Lock | undefined, options: ConditionOptions | undefined, origin?: Origin);
-  constructor(lock?: Lock, options: ConditionOptions = {}, origin?: Origin) {
-    const maxWaiters = options.maxWaiters ?? 64;
-    if (!Number.isInteger(maxWaiters) || maxWaiters < 1) {
-      throw new RangeError(`Cannot create Condition: maxWaiters must be an integer from 1 and up, got ${describe(maxWaiters)}`);
-    }
-    if (lock !== undefined && !(lock instanceof Lock)) throw new TypeError(`Cannot create Condition: lock must be a Lock or RLock, got ${describe(lock)}`);
+  constructor(lock?: Lock, options?: ConditionOptions, origin?: Origin) {
+    const what = 'Cannot create Condition';
+    if (origin !== undefined && !isOrigin(origin)) throw new TypeError(`${what}: it takes a lock and options, got a third argument ${describe(origin)}`);
+    const o = checkOptionsObject<ConditionOptions>(what, options, ['maxWaiters']);
+    const maxWaiters = o.maxWaiters === undefined ? 64 : checkInteger(what, 'maxWaiters', o.maxWaiters, 1, 1 << 20);
+    if (lock !== undefined && lock !== null && !(lock instanceof Lock)) throw new TypeError(`${what}: lock must be a Lock or RLock, got ${describe(lock)}`);
     super(origin ?? { kind: 'new', words: FIRST_SLOT + SLOT * maxWaiters });
     this.lock = lock ?? new RLock();
     this.#slots = this.mem ? Math.floor((this.mem.length - FIRST_SLOT) / SLOT) : 0;
@@ -92,7 +92,7 @@ export class Condition extends SharedObject {
    */
   async wait(options?: WaitOptions | number): Promise<boolean> {
     const opts = typeof options === 'number' ? { timeout: options } : options;
-    const o = checkWaitOptions('Cannot wait on Condition', opts);
+    const o = checkWaitOptions('Cannot wait on Condition', opts, WAIT_KEYS);
     if (this.remote) return ((await this.call('wait', [sendable(opts)], o.signal)) as Served | boolean) !== false;
     return (await this.#wait(currentCaller(), o.timeout, o.signal)) !== false;
   }
@@ -151,7 +151,7 @@ export class Condition extends SharedObject {
    */
   async waitFor<T>(predicate: () => T | Promise<T>, options?: WaitOptions | number): Promise<T> {
     const opts = typeof options === 'number' ? { timeout: options } : options;
-    const o = checkWaitOptions('Cannot wait on Condition', opts);
+    const o = checkWaitOptions('Cannot wait on Condition', opts, WAIT_KEYS);
     const left = deadlineOf(o.timeout);
     let result = await predicate();
     while (!result) {

@@ -1,7 +1,7 @@
 /** `Event`: Python's flag that threads wait for, shareable with threads and processes. */
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
-import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
-import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+import { checkNoArguments, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 
 const FLAG = 0;
 /** Bumped by every set(): a waiter woken by a set() that a clear() followed still returns true, as in Python. */
@@ -18,8 +18,12 @@ export class Event extends SharedObject {
   /** A proxy's last known state, for `isSet()` where the memory is not shared. */
   #known = false;
 
-  constructor(origin: Origin = { kind: 'new', words: WORDS }) {
-    super(origin);
+  constructor();
+  /** @internal A revived copy. */
+  constructor(origin: Origin);
+  constructor(...args: unknown[]) {
+    checkNoArguments('Event', args);
+    super((args[0] as Origin | undefined) ?? { kind: 'new', words: WORDS });
   }
 
   protected get typeName(): string {
@@ -58,7 +62,7 @@ export class Event extends SharedObject {
   async wait(options?: WaitOptions | number): Promise<boolean> {
     const what = 'Cannot wait for Event';
     const opts = typeof options === 'number' ? { timeout: options } : options;
-    const o = checkWaitOptions(what, opts);
+    const o = checkWaitOptions(what, opts, WAIT_KEYS);
     if (this.remote) {
       const set = (await this.call('wait', [sendable(opts)], o.signal)) as boolean;
       this.#known = set;

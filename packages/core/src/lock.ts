@@ -5,9 +5,9 @@
  */
 import { AbortError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
-import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { checkNoArguments, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { _asCaller, currentCaller, isDead } from './runtime.js';
-import { checkTimeout, describe } from './timeout.js';
+import { checkOptionNames, checkTimeout, describe } from './timeout.js';
 import { _asyncDispose } from './_globals.js';
 import { publishAll } from './publish.js';
 
@@ -17,13 +17,28 @@ export interface AcquireOptions extends WaitOptions {
   readonly blocking?: boolean;
 }
 
-/** Checks wait options; returns the timeout (undefined = forever) and the signal. */
-export function checkWaitOptions(what: string, options: unknown): { timeout: number | undefined; signal: AbortSignalLike | undefined; blocking: boolean } {
+/** The options of a lock's or a semaphore's `acquire()`. */
+export const ACQUIRE_KEYS: readonly string[] = ['timeout', 'signal', 'blocking'];
+/** The options of a plain wait (`Event.wait`, `Condition.wait`, `Barrier.wait`, `recv`, `join`). */
+export const WAIT_KEYS: readonly string[] = ['timeout', 'signal'];
+/** The options of a queue's `put()` and `get()` (Python's `block`). */
+export const QUEUE_WAIT_KEYS: readonly string[] = ['timeout', 'signal', 'block'];
+
+/**
+ * Checks wait options against the names `keys` allows; returns the timeout (undefined = forever),
+ * the signal, and whether to wait at all (`blocking`, or a queue's `block`).
+ */
+export function checkWaitOptions(
+  what: string,
+  options: unknown,
+  keys: readonly string[] = ACQUIRE_KEYS,
+): { timeout: number | undefined; signal: AbortSignalLike | undefined; blocking: boolean } {
   if (options === undefined) return { timeout: undefined, signal: undefined, blocking: true };
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${what}: options must be an object like { timeout, signal }, got ${describe(options)}`);
+    throw new TypeError(`${what}: options must be an object like { ${keys.join(', ')} }, got ${describe(options)}`);
   }
-  const o = options as AcquireOptions;
+  checkOptionNames(what, options, keys);
+  const o = options as AcquireOptions & { readonly block?: unknown };
   const timeout = checkTimeout(what, o.timeout);
   const signal = o.signal;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
@@ -32,7 +47,10 @@ export function checkWaitOptions(what: string, options: unknown): { timeout: num
   if (o.blocking !== undefined && typeof o.blocking !== 'boolean') {
     throw new TypeError(`${what}: blocking must be a boolean, got ${describe(o.blocking)}`);
   }
-  return { timeout, signal, blocking: o.blocking ?? true };
+  if (o.block !== undefined && typeof o.block !== 'boolean') {
+    throw new TypeError(`${what}: block must be a boolean (false: do not wait), got ${describe(o.block)}`);
+  }
+  return { timeout, signal, blocking: (o.blocking ?? o.block ?? true) as boolean };
 }
 
 /** Throws the signal's reason as an AbortError when it has aborted. */
@@ -57,6 +75,8 @@ const COUNT = 2; // RLock: recursion depth
 const DIED = 3; // 1 when the last holder died holding it, until someone takes it
 const WORDS = 4;
 const TRUE = Promise.resolve(true);
+/** What a served `acquire` answers a proxy when it took the lock from a holder that died (else a boolean). */
+const TOOK_FROM_DEAD = 'died';
 
 /**
  * Tries to take the word at OWNER for `who`, waiting as the options say. The shared
@@ -122,8 +142,12 @@ export class Lock extends SharedObject {
   /** How many times this realm holds it through a proxy (a proxy cannot read the owner's memory). */
   #heldHere = 0;
 
-  constructor(origin: Origin = { kind: 'new', words: WORDS }) {
-    super(origin);
+  constructor();
+  /** @internal A revived copy. */
+  constructor(origin: Origin);
+  constructor(...args: unknown[]) {
+    checkNoArguments(new.target.name, args);
+    super((args[0] as Origin | undefined) ?? { kind: 'new', words: WORDS });
   }
 
   protected get typeName(): string {
@@ -144,8 +168,7 @@ export class Lock extends SharedObject {
 
   /**
    * Whether the last `acquire()` through this object took the lock from a holder that had died
-   * holding it (a robust mutex's EOWNERDEAD): what the lock protects may be half-updated. Known
-   * where this realm shares the lock's memory or owns it; a process's proxy always says false.
+   * holding it (a robust mutex's EOWNERDEAD): what the lock protects may be half-updated.
    */
   get ownerDied(): boolean {
     return this.#ownerDied;
@@ -161,9 +184,11 @@ export class Lock extends SharedObject {
     const what = `Cannot acquire ${this.constructor.name}`;
     const o = checkWaitOptions(what, options);
     if (this.remote) {
-      const got = (await this.call('acquire', [sendable(options)], o.signal)) as boolean;
-      if (got) this.#heldHere++;
-      return got;
+      const answer = await this.call('acquire', [sendable(options)], o.signal);
+      this.#ownerDied = answer === TOOK_FROM_DEAD;
+      if (answer === false) return false;
+      this.#heldHere++;
+      return true;
     }
     const got = await acquireWord(this.mem!, currentCaller(), what, o);
     if (got) this._tookOver();
@@ -238,7 +263,10 @@ export class Lock extends SharedObject {
   _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): unknown {
     switch (method) {
       case 'acquire':
-        return _asCaller(who, () => this.acquire(withSignal(args[0], signal)));
+        return _asCaller(who, async () => {
+          const got = await this.acquire(withSignal(args[0], signal));
+          return got && this.#ownerDied ? TOOK_FROM_DEAD : got;
+        });
       case 'release':
         return this.release();
       default:
@@ -252,7 +280,7 @@ export class Lock extends SharedObject {
   }
 
   _giveBack(method: string, value: unknown, who: number): void {
-    if (method === 'acquire' && value === true) this._releaseIfHeldBy(who, false);
+    if (method === 'acquire' && value !== false) this._releaseIfHeldBy(who, false);
   }
 }
 

@@ -5,10 +5,10 @@
 import { EOFError, TimeoutError } from './errors.js';
 import { deadlineOf, type AbortSignalLike } from './futex.js';
 import type { MarshalContext } from './handle.js';
-import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+import { WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { CLOSED_EMPTY, DEFAULT_RING_BYTES, EMPTY, ITEMS, Ring, SPACE, copyEncoded, encodeItem, waitForItems, waitForRoom } from './ring.js';
-import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { describe } from './timeout.js';
+import { isOrigin, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { checkInteger, checkOptionsObject, describe } from './timeout.js';
 import { addPending, publishAll, type Publisher } from './publish.js';
 
 /** Options of `Pipe()`. */
@@ -45,6 +45,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
 
   /** @internal Use {@link Pipe}. */
   constructor(origin: Origin, side: number, duplex: boolean, init?: { bytes: number }) {
+    if (!making && !isOrigin(origin)) throw new TypeError('Cannot create a Connection: its ends come in pairs from Pipe(): const [a, b] = Pipe()');
     super(origin);
     this.#side = side;
     if (this.buffer) {
@@ -158,7 +159,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
     if (!this.#duplex && this.#side === 1) throw new Error(`${this.#what('recv')}: it is the sending end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
     const inRing = this.#in;
     const what = this.#what('recv');
-    const o = checkWaitOptions(what, opts);
+    const o = checkWaitOptions(what, opts, WAIT_KEYS);
     if (this.remote) return this.call('recv', [sendable(opts)], o.signal);
     const mem = inRing!.mem;
     const left = deadlineOf(o.timeout);
@@ -179,7 +180,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
     const opts = typeof options === 'number' ? { timeout: options } : (options ?? { timeout: 0 });
     this.#checkOpen('poll');
     const what = this.#what('poll');
-    const o = checkWaitOptions(what, opts);
+    const o = checkWaitOptions(what, opts, WAIT_KEYS);
     if (this.remote) return (await this.call('poll', [sendable(opts)], o.signal)) as boolean;
     const inRing = this.#in;
     if (!inRing) throw new Error(`${what}: it is the sending end of a one-way pipe`);
@@ -264,20 +265,25 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
  * const [a, b] = Pipe();
  * a.send('hello'); console.log(await b.recv()); // 'hello'
  */
-export function Pipe(options: PipeOptions = {}): [Connection, Connection] {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Cannot create a Pipe: options must be { duplex, bytes }, got ${describe(options)}`);
-  const duplex = options.duplex ?? true;
+export function Pipe(options?: PipeOptions): [Connection, Connection] {
+  const o = checkOptionsObject<PipeOptions>('Cannot create a Pipe', options, ['duplex', 'bytes']);
+  const duplex = o.duplex ?? true;
   if (typeof duplex !== 'boolean') throw new TypeError(`Cannot create a Pipe: duplex must be a boolean, got ${describe(duplex)}`);
-  const bytes = options.bytes ?? DEFAULT_RING_BYTES;
-  if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 64 || bytes > 2 ** 30) {
-    throw new RangeError(`Cannot create a Pipe: bytes must be an integer from 64 to 2^30, got ${describe(bytes)}`);
-  }
+  const bytes = o.bytes === undefined ? DEFAULT_RING_BYTES : checkInteger('Cannot create a Pipe', 'bytes', o.bytes, 64, 2 ** 30);
   const ringSize = Ring.bufferSize(bytes);
-  const first = new Connection({ kind: 'new', words: PIPE_WORDS, bytes: 2 * ringSize }, 0, duplex, { bytes });
-  const buffer = (first as unknown as { buffer: ArrayBuffer }).buffer;
-  const second = new Connection({ kind: 'shared', buffer }, 1, duplex);
-  return [first, second];
+  making = true;
+  try {
+    const first = new Connection({ kind: 'new', words: PIPE_WORDS, bytes: 2 * ringSize }, 0, duplex, { bytes });
+    const buffer = (first as unknown as { buffer: ArrayBuffer }).buffer;
+    const second = new Connection({ kind: 'shared', buffer }, 1, duplex);
+    return [first, second];
+  } finally {
+    making = false;
+  }
 }
+
+/** Set while {@link Pipe} makes its two ends: a `Connection` is made by `Pipe()` or revived, never by hand. */
+let making = false;
 
 registerShared('Connection', (origin, extra) => {
   const { side, duplex } = extra as { side: number; duplex: boolean };

@@ -4,11 +4,11 @@
  */
 import { QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
-import { checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+import { QUEUE_WAIT_KEYS, WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { ALL_DONE, CLOSED_EMPTY, COUNT, DEFAULT_QUEUE_BYTES, EMPTY, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { publishAll } from './publish.js';
-import { registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { describe } from './timeout.js';
+import { isOrigin, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { checkOptionNames, describe } from './timeout.js';
 
 /** Options of `new Queue()`. */
 export interface QueueOptions {
@@ -26,16 +26,21 @@ export interface QueueWaitOptions extends WaitOptions {
 
 const DONE = Promise.resolve();
 
-function checkQueueOptions(what: string, options: QueueOptions | number | undefined): { maxsize: number; bytes: number } {
-  const o = typeof options === 'number' ? { maxsize: options } : (options ?? {});
-  if (typeof o !== 'object' || o === null) throw new TypeError(`${what}: options must be { maxsize, bytes } or a maxsize, got ${describe(options)}`);
-  const maxsize = o.maxsize ?? 0;
-  if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize < 0 || maxsize > 0x7fffffff) {
-    throw new RangeError(`${what}: maxsize must be an integer >= 0 (0 is unbounded), got ${describe(maxsize)}`);
+function checkQueueOptions(what: string, options: unknown, keys: readonly string[]): { maxsize: number; bytes: number } {
+  const o = typeof options === 'number' && keys.includes('maxsize') ? { maxsize: options } : options === undefined ? {} : options;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw new TypeError(`${what}: options must be { ${keys.join(', ')} }${keys.includes('maxsize') ? ' or a maxsize' : ''}, got ${describe(options)}`);
   }
-  const bytes = o.bytes ?? DEFAULT_QUEUE_BYTES;
+  if (!keys.includes('maxsize') && 'maxsize' in o) {
+    throw new TypeError(`${what}: a SimpleQueue is unbounded and takes no maxsize; use a Queue({ maxsize }) for a bounded one`);
+  }
+  checkOptionNames(what, o, keys);
+  const { maxsize = 0, bytes = DEFAULT_QUEUE_BYTES } = o as QueueOptions;
+  if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize < 0 || maxsize > 0x7fffffff) {
+    throw new (typeof maxsize === 'number' ? RangeError : TypeError)(`${what}: maxsize must be an integer >= 0 (0 is unbounded), got ${describe(maxsize)}`);
+  }
   if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 64 || bytes > 2 ** 30) {
-    throw new RangeError(`${what}: bytes must be an integer from 64 to 2^30, got ${describe(bytes)}`);
+    throw new (typeof bytes === 'number' ? RangeError : TypeError)(`${what}: bytes must be an integer from 64 to 2^30, got ${describe(bytes)}`);
   }
   return { maxsize, bytes };
 }
@@ -56,11 +61,12 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   #knownSize = 0;
 
   constructor(options?: QueueOptions | number);
+  /** @internal A revived copy. */
   constructor(options: QueueOptions | number | undefined | Origin);
   constructor(options?: QueueOptions | number | Origin) {
-    const isOrigin = typeof options === 'object' && options !== null && 'kind' in options;
-    const config = isOrigin ? undefined : checkQueueOptions(`Cannot create ${new.target.name}`, options as QueueOptions | number | undefined);
-    super(isOrigin ? (options as Origin) : { kind: 'new', words: HEADER_WORDS, bytes: Ring.bufferSize(config!.bytes) - HEADER_WORDS * 4 });
+    const revived = isOrigin(options);
+    const config = revived ? undefined : checkQueueOptions(`Cannot create ${new.target.name}`, options, new.target === SimpleQueue || new.target.prototype instanceof SimpleQueue ? ['bytes'] : ['maxsize', 'bytes']);
+    super(revived ? options : { kind: 'new', words: HEADER_WORDS, bytes: Ring.bufferSize(config!.bytes) - HEADER_WORDS * 4 });
     if (this.buffer) {
       this.#ring = new Ring(this.buffer, 0, config && { bytes: config.bytes, maxsize: config.maxsize });
       this.#outbox = new Outbox(this.#ring);
@@ -110,7 +116,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   async #put(item: T, options: QueueWaitOptions | undefined): Promise<void> {
     const ring = this.#ring;
     const what = `Cannot put on ${this.constructor.name}`;
-    const o = checkWaitOptions(what, options);
+    const o = checkWaitOptions(what, options, QUEUE_WAIT_KEYS);
     if (this.remote) {
       this.#knownSize = (await this.call('put', [item, sendable(options)], o.signal)) as number;
       return;
@@ -124,7 +130,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
       if (result === 'closed') throw new QueueClosedError(`${what}: it is closed`);
       throwIfAborted(what, o.signal);
       const ms = left();
-      if (options?.block === false || ms === 0) {
+      if (!o.blocking || ms === 0) {
         throw new QueueFullError(`${what}: it is full (${ring!.slots} items${Atomics.load(mem, MAXSIZE) ? ` of maxsize ${Atomics.load(mem, MAXSIZE)}` : ', no room left in its bytes'})${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
       }
       await waitForRoom(mem, space, ms, o.signal);
@@ -161,7 +167,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   async #get(options: QueueWaitOptions | undefined): Promise<T> {
     const what = `Cannot get from ${this.constructor.name}`;
     const ring = this.#ring;
-    const o = checkWaitOptions(what, options);
+    const o = checkWaitOptions(what, options, QUEUE_WAIT_KEYS);
     if (this.remote) {
       const [value, size] = (await this.call('get', [sendable(options)], o.signal)) as [T, number];
       this.#knownSize = size;
@@ -177,7 +183,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
       if (got !== EMPTY) return got as T;
       throwIfAborted(what, o.signal);
       const ms = left();
-      if (options?.block === false || ms === 0) {
+      if (!o.blocking || ms === 0) {
         this.#handOn();
         throw new QueueEmptyError(`${what}: it is empty${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
       }
@@ -327,7 +333,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   /** Waits until every item put has been marked done. Throws `TimeoutError` when `timeout` ms pass first. */
   async join(options?: WaitOptions): Promise<void> {
     const what = 'Cannot join JoinableQueue';
-    const o = checkWaitOptions(what, options);
+    const o = checkWaitOptions(what, options, WAIT_KEYS);
     if (this.remote) {
       await this.call('join', [sendable(options)], o.signal);
       return;
@@ -353,8 +359,11 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
 /** Python's `SimpleQueue`: an unbounded queue with just `put`, `get`, `empty` and `close`. */
 export class SimpleQueue<T = unknown> extends Queue<T> {
+  constructor(options?: Omit<QueueOptions, 'maxsize'>);
+  /** @internal A revived copy. */
+  constructor(options?: Omit<QueueOptions, 'maxsize'> | Origin);
   constructor(options?: Omit<QueueOptions, 'maxsize'> | Origin) {
-    super(options && 'kind' in options ? options : { ...(options as QueueOptions | undefined), maxsize: 0 });
+    super(options);
   }
 
   protected override get typeName(): string {

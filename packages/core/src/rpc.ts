@@ -9,7 +9,7 @@
  * whose reply was still in flight) are given back, so nothing is lost.
  */
 import { AbortError, EOFError, reviveError, serializeError, type SerializedError } from './errors.js';
-import { currentCaller } from './runtime.js';
+import { _nextTagNumber, currentCaller } from './runtime.js';
 import type { AbortSignalLike } from './futex.js';
 
 /** The RPC messages, carried inside core's protocol envelope. */
@@ -70,7 +70,6 @@ interface Served {
   unacked?: { readonly value: unknown };
 }
 
-let tags = 1;
 
 /** One end of a parent–worker channel, serving and calling shared objects. */
 export class Endpoint {
@@ -212,7 +211,11 @@ export class Endpoint {
   }
 }
 
-/** A tag for a realm that calls through an endpoint (distinct from every local thread's tag). */
+/**
+ * A tag for a realm that calls through an endpoint: negative, so never a local thread's, and
+ * drawn from the counter every thread of this OS process shares, so two threads serving callers
+ * of their own never give two callers the same tag in memory they share.
+ */
 export function nextTag(): number {
-  return -tags++;
+  return -_nextTagNumber();
 }

@@ -235,6 +235,15 @@ export function _allocateTag(shared: boolean): { tag: number; counter: Int32Arra
   return { tag, counter: shared ? tagCounter : undefined, dead: shared ? deadTags : undefined };
 }
 
+/** A number no other tag of this OS process has, from the counter its threads share (for callers through an endpoint). */
+export function _nextTagNumber(): number {
+  if (!tagCounter) {
+    tagCounter = tagMemory(2);
+    Atomics.store(tagCounter, 0, myTag);
+  }
+  return Atomics.add(tagCounter, 0, 1) + 1;
+}
+
 /** Called by the worker loop with what the parent allocated. */
 export function _setRealmTag(tag: number, counter: Int32Array | undefined, dead: Int32Array | undefined): void {
   myTag = tag;

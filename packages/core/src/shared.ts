@@ -9,6 +9,7 @@ import { allocate, hasSharedMemory, isShared, type AbortSignalLike } from './fut
 import { MARSHAL, registerReviver, type MarshalContext, type Marshalled, type Shareable } from './handle.js';
 import type { Endpoint, Servable } from './rpc.js';
 import { currentTransport } from './runtime.js';
+import { describe } from './timeout.js';
 
 /** Options every waiting method takes. */
 export interface WaitOptions {
@@ -23,6 +24,29 @@ export type Origin =
   | { readonly kind: 'new'; readonly words: number; readonly bytes?: number }
   | { readonly kind: 'shared'; readonly buffer: ArrayBuffer }
   | { readonly kind: 'remote'; readonly endpoint: Endpoint; readonly oid: number };
+
+/** The origins made here for revived objects: a constructor tells them from a user's argument by identity, not by shape. */
+const revived = new WeakSet<object>();
+
+/** Whether `value` is an origin made by {@link registerShared} for an object revived in this realm. */
+export function isOrigin(value: unknown): value is Origin {
+  return typeof value === 'object' && value !== null && revived.has(value);
+}
+
+function revivedOrigin(origin: Origin): Origin {
+  revived.add(origin);
+  return origin;
+}
+
+/**
+ * Refuses arguments given to a constructor that takes none from users (`new Lock()`), other than
+ * the origin of a revived object.
+ */
+export function checkNoArguments(name: string, args: readonly unknown[]): void {
+  if (args.length === 0 || (args.length === 1 && (args[0] === undefined || isOrigin(args[0])))) return;
+  const given = args.map((a) => describe(a)).join(', ');
+  throw new TypeError(`Cannot create ${name}: it takes no arguments (as Python's ${name}() takes none), got ${given}`);
+}
 
 /** The descriptor a shared object travels as. */
 export type SharedData =
@@ -113,8 +137,8 @@ export function registerShared(type: string, make: (origin: Origin, extra: unkno
   registerReviver(type, (data, endpoint) => {
     const d = data as SharedData;
     return d.via === 'shared'
-      ? make({ kind: 'shared', buffer: d.buffer }, d.extra, endpoint)
-      : make({ kind: 'remote', endpoint, oid: d.oid }, d.extra, endpoint);
+      ? make(revivedOrigin({ kind: 'shared', buffer: d.buffer }), d.extra, endpoint)
+      : make(revivedOrigin({ kind: 'remote', endpoint, oid: d.oid }), d.extra, endpoint);
   });
 }
 

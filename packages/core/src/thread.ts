@@ -12,7 +12,7 @@ import {
   deserializeError,
   reviveError,
 } from './errors.js';
-import { explainCloneError, isCloneFailure } from './clone.js';
+import { explainCloneError, findSharedMemory, isCloneFailure, sharedMemoryError } from './clone.js';
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
 import { keepAlive } from './futex.js';
 import { envelope, unwrap, type FailureMessage, type FromWorker, type PoolFailure, type ResultMessage } from './protocol.js';
@@ -259,9 +259,18 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     }
     const id = ++this.#nextId;
     try {
+      const shared = this.#marshal!.shared ? undefined : findSharedMemory(args, 'args');
+      if (shared) throw sharedMemoryError(`Cannot start ${name} on ${this.name}`, shared);
       handle.post(envelope({ t: 'run', id, target: spec, args: marshal(args, this.#marshal!) as unknown[] }));
     } catch (error) {
-      const failure = isCloneFailure(error) ? explainCloneError(`Cannot start ${name} on ${this.name}`, args, 'args', error) : error instanceof Error ? error : new Error(String(error));
+      const failure =
+        error instanceof DataCloneError
+          ? error
+          : isCloneFailure(error)
+            ? explainCloneError(`Cannot start ${name} on ${this.name}`, args, 'args', error, this.kind)
+            : error instanceof Error
+              ? error
+              : new Error(String(error));
       if (this.#starting && !this.#startError) this.#startError = failure;
       return Promise.reject(failure);
     }
@@ -396,8 +405,13 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     const code = this.#computeExitCode();
     const how =
       this.#terminating === 'kill' ? 'was killed' : this.#terminating === 'terminate' ? 'was terminated' : code === null ? 'ended' : `exited with code ${code}`;
-    return new WorkerExitError(`${this.kind === 'process' ? 'Process' : 'Thread'} ${this.name} ${how} while running ${task}`, code ?? 1);
+    const error = new WorkerExitError(`${this.kind === 'process' ? 'Process' : 'Thread'} ${this.name} ${how} while running ${task}`, code ?? 1);
+    if (this.#requestedExit !== undefined && !this.#terminating) this.#explicitExits.add(error);
+    return error;
   }
+
+  /** The errors that stand for the task's own `exit(n)`: how it chose to end, not an exception. */
+  readonly #explicitExits = new WeakSet<Error>();
 
   #rejectAll(error: (task: string) => Error): void {
     const pending = [...this.#pending.values()];
@@ -458,13 +472,17 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     if (!this.#workerExited || !this.#runSettled || this.#state === 'stopped') return;
     this.#state = 'stopped';
     alive.delete(this);
+    // An explicit exit(n) is not an exception (Python prints nothing for sys.exit): exit(0) is a
+    // normal end; after exit(n) `error` and `result()` tell it, but it is never reported.
+    const explicit = this.#error !== undefined && this.#explicitExits.has(this.#error);
+    if (explicit && this.#requestedExit === 0) this.#error = undefined;
     this.#exitCode = this.#computeExitCode();
     // An error that escaped every task outranks what run() made of it.
     if (this.#uncaught) this.#error = this.#uncaught;
     else if (this.#runtimeError && !this.#error) this.#error = this.#runtimeError;
     this.#markDone();
     const error = this.#error;
-    if (error && !this.#terminating) {
+    if (error && !this.#terminating && !explicit) {
       // Give a joiner that reads `error` or calls `result()` right after join() a turn to observe it.
       _setTimeout(() => {
         if (this.#observed) return;

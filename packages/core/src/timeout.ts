@@ -1,4 +1,4 @@
-/** Argument checks shared by everything that waits. */
+/** Argument checks shared by everything that waits, and by every options object. */
 
 /**
  * Checks a `timeout` argument: `undefined` means wait forever; otherwise a finite or infinite
@@ -25,4 +25,66 @@ export function describe(value: unknown): string {
     shown = Object.prototype.toString.call(value);
   }
   return `\`${shown}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+}
+
+/**
+ * Refuses an options object that names an option `allowed` does not have: a misspelt option
+ * (`{ sise: 4 }`, `{ timout: 100 }`) would otherwise be ignored without a word.
+ * @throws TypeError naming the unknown option, the closest known one, and what it takes.
+ */
+export function checkOptionNames(what: string, options: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (allowed.includes(key)) continue;
+    const near = closest(key, allowed);
+    throw new TypeError(`${what}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; it takes { ${allowed.join(', ')} }`);
+  }
+}
+
+/** The known name nearest to a misspelt one (at most two edits apart, differing in case only, or one the start of the other). */
+function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  const lower = name.toLowerCase();
+  for (const candidate of known) {
+    const c = candidate.toLowerCase();
+    const d = c === lower ? 0 : editDistance(name, candidate) < 3 ? editDistance(name, candidate) : c.startsWith(lower) || lower.startsWith(c) ? 2 : 3;
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * Checks an integer argument: a number, an integer, from `min` to `max`.
+ * @throws TypeError when it is not a number, RangeError when it is not an integer in range.
+ */
+export function checkInteger(what: string, name: string, value: unknown, min: number, max = 0x7fffffff): number {
+  const range = max === 0x7fffffff ? `from ${min} and up` : `from ${min} to ${max}`;
+  if (typeof value !== 'number') throw new TypeError(`${what}: ${name} must be an integer ${range}, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${what}: ${name} must be an integer ${range}, got ${describe(value)}`);
+  return value;
+}
+
+/** Checks that an options argument is an object (or absent) with only the names `allowed` lists. */
+export function checkOptionsObject<T extends object>(what: string, options: unknown, allowed: readonly string[]): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${what}: options must be an object like { ${allowed.join(', ')} }, got ${describe(options)}`);
+  }
+  checkOptionNames(what, options, allowed);
+  return options as Partial<T>;
 }

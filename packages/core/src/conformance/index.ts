@@ -29,6 +29,7 @@ import { syncSuite } from './sync.js';
 import { PATIENCE_MS, fixturesUrl, sleepFor, tasks } from './helpers.js';
 import { ipcSuite } from './ipc.js';
 import { poolSuite } from './pool.js';
+import { badInputSuite, faultsSuite } from './faults.js';
 import { noSharedMemorySuite, sharedMemoryAvailable } from './memory.js';
 export { checkExactlyOnce } from './ipc.js';
 import type { AnyFunction } from '../task.js';
@@ -59,6 +60,8 @@ export function conformance(t: TestApi, options: ConformanceOptions = {}): void 
   for (const kind of kinds) lifecycle(t, kind);
   for (const kind of kinds) playlist(t, kind);
   for (const kind of kinds) poolSuite(t, kind);
+  for (const kind of kinds) faultsSuite(t, kind);
+  badInputSuite(t);
   for (const kind of kinds) {
     // Threads run every test on both transports; a process shares no memory, so 'auto' is its only one.
     const transports: readonly Transport[] = kind === 'thread' ? (options.transports ?? ['shared', 'message']) : ['auto'];

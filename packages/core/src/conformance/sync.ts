@@ -12,12 +12,15 @@ import {
   RLock,
   Semaphore,
   TimeoutError,
+  taskModule,
   type Transport,
   type WorkerKind,
 } from '../index.js';
 import { kindName, sleepFor, spawner, tasks, underTransport } from './helpers.js';
 import { deepEqual, equal, match, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
+
+const faultTasks = taskModule<typeof import('./fixtures/fault-tasks.js')>(new URL('./fixtures/fault-tasks.js', import.meta.url));
 
 
 /** Registers the synchronization tests for one worker kind on one transport. */
@@ -106,7 +109,44 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       equal(sem.value, 2);
       const bounded = under(() => new BoundedSemaphore(1));
       throws(() => bounded.release(), RangeError, /released too many times/);
-      throws(() => new Semaphore(-1), RangeError, /expected an integer from 0 and up, got `-1`/);
+      throws(() => new Semaphore(-1), RangeError, /value must be an integer from 0 and up, got `-1`/);
+    });
+
+    for (const Sem of [Semaphore, BoundedSemaphore]) {
+      t.it(`${Sem.name}: permits held by a ${Kind.toLowerCase()} that dies come back, and the next taker is told`, async () => {
+        const [sem, held] = under(() => [new Sem(3), new Event()] as const);
+        const holder = spawn({ target: faultTasks.holdPermits, args: [sem, 2, held] });
+        equal(await held.wait({ timeout: 20_000 }), true, 'the holder took two permits');
+        equal(sem.value, 1);
+        await holder.terminate();
+        equal(sem.value, 3, "the dead holder's permits came back");
+        const taker = spawn({ target: faultTasks.acquireAndTell, args: [sem, 20_000] });
+        deepEqual(await taker.result(), [true, true], 'the next taker took one and was told it came from a dead holder');
+        // The taker ended holding its permit: that one comes back too.
+        equal(sem.value, 3);
+        equal(await sem.acquire({ blocking: false }), true);
+        equal(sem.ownerDied, true, 'a permit that came back is still flagged for the next taker here');
+        sem.release();
+      });
+
+      t.it(`${Sem.name}: a ${Kind.toLowerCase()} that gave its permits back gives nothing more when it dies`, async () => {
+        const [sem, done] = under(() => [new Sem(2), new Event()] as const);
+        const worker = spawn({ target: faultTasks.takeAndGiveBack, args: [sem, 2, done] });
+        equal(await done.wait({ timeout: 20_000 }), true);
+        await worker.terminate();
+        equal(sem.value, 2, 'no permit counted twice');
+        equal(await sem.acquire({ blocking: false }), true);
+        equal(sem.ownerDied, false, 'nothing came back from the dead');
+        sem.release();
+      });
+    }
+
+    t.it(`Semaphore({ robust: false }): permits held by a ${Kind.toLowerCase()} that dies stay taken, as in Python`, async () => {
+      const [sem, held] = under(() => [new Semaphore(2, { robust: false }), new Event()] as const);
+      const holder = spawn({ target: faultTasks.holdPermits, args: [sem, 1, held] });
+      equal(await held.wait({ timeout: 20_000 }), true);
+      await holder.terminate();
+      equal(sem.value, 1, 'a semaphore that counts events does not hand back what a consumer took');
     });
 
     t.it('Event: set() in the main thread wakes a waiting worker; wait(timeout) resolves false', async () => {
@@ -127,24 +167,29 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
 
     t.it('Event: a set() followed at once by clear() still wakes a waiter, as in Python', async () => {
       const [event, waiting] = under(() => [new Event(), new Semaphore(0)] as const);
-      const w = spawn({ target: tasks.waitEventSignalled, args: [event, waiting, 10_000] });
-      // Once the worker says it is about to wait (a worker may take long to start), give it time to.
+      const w = spawn({ target: tasks.waitEventSignalled, args: [event, waiting, 60_000] });
+      // The worker says it is about to wait, but nothing outside can see it asleep: set and clear
+      // until it returns. Only a set() that woke it can make it return, and it must return true,
+      // though the flag was cleared again at once (a broken Event waits on, or returns false).
       await waiting.acquire();
-      await sleepFor(300);
-      event.set();
-      event.clear();
-      equal(await w.result(), true);
+      let done = false;
+      const result = w.result().finally(() => (done = true));
+      while (!done) {
+        event.set();
+        event.clear();
+        await sleepFor(20);
+      }
+      equal(await result, true);
     });
 
     t.it(`Lock: a ${Kind.toLowerCase()} that dies while waiting for it does not take it`, async () => {
-      const lock = under(() => new Lock());
+      const [lock, waiting] = under(() => [new Lock(), new Semaphore(0)] as const);
       await lock.acquire();
-      const waiter = spawn({ target: tasks.tryAcquire, args: [lock, 60_000] });
-      await sleepFor(300);
+      const waiter = spawn({ target: faultTasks.tryAcquireSignalled, args: [lock, waiting, 60_000] });
+      equal(await waiting.acquire({ timeout: 20_000 }), true, 'the waiter is about to wait');
       await waiter.terminate();
       lock.release();
-      await sleepFor(100);
-      equal(await lock.acquire({ timeout: 5_000 }), true, 'free for the living');
+      equal(await lock.acquire({ timeout: 20_000 }), true, 'free for the living');
       lock.release();
     });
 
