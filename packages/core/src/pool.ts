@@ -1179,7 +1179,7 @@ export class Pool {
     const name = task.rec.name;
     const exitCode = w.requestedExit ?? code ?? (w.killedFor ? -15 : 1);
     const how = w.killedFor
-      ? `was terminated because ${w.killedFor.rec.name} did not stop within ${this.#abortGrace} ms of being aborted`
+      ? `was terminated (${w.killedFor.rec.name} did not stop within ${this.#abortGrace} ms of being aborted)`
       : w.requestedExit !== undefined
         ? `exited with code ${w.requestedExit}`
         : code === null
@@ -1412,7 +1412,8 @@ export class Pool {
   }
 
   #checkEnded(): void {
-    if (this.#hasEnded || this.#state === 'running' || this.#workers.length > 0) return;
+    // Tasks queued before any worker started (close() right after submitting) still run first.
+    if (this.#hasEnded || this.#state === 'running' || this.#workers.length > 0 || this.#queued > 0) return;
     this.#hasEnded = true;
     this.#updateKeepAlive();
     this.#markEnded();

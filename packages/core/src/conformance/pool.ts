@@ -442,6 +442,17 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
       equal(pool.stats().workers, 0);
     });
 
+    t.it('close() right after submitting, before any worker has started, still runs the tasks, then ends', async () => {
+      const pool = new Pool({ kind, size: 1 });
+      const sum = pool.apply(tasks.add, [1, 2]);
+      const many = pool.map(tasks.square, [1, 2, 3], { chunksize: 1 });
+      await pool.close();
+      equal(pool.stats().completed, 4, 'close() resolved after the tasks ran');
+      equal(await sum, 3);
+      deepEqual(await many, [1, 4, 9]);
+      equal(pool.stats().workers, 0);
+    });
+
     t.it('terminate() stops at once: every pending task rejects with PoolClosedError', async () => {
       const pool = new Pool({ kind, size: 1 });
       const running = rejects(pool.apply(tasks.sleep, [5_000]), PoolClosedError, /Cannot finish sleep: the pool was terminated/);
