@@ -221,8 +221,10 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     });
 
     // A notify must reach a living waiter however the death of another waiter and the notify are
-    // ordered: after the death is known, racing it, or just before it.
-    for (const order of ['after the death is known', 'racing the death', 'just before the death'] as const) {
+    // ordered: after the death is known, after it was asked for, or just before it. (The lock is
+    // held until the death is known, so the dying waiter cannot have taken the notification: a
+    // waiter that took one and then died has had it.)
+    for (const order of ['after the death is known', 'after the death was asked for', 'just before the death'] as const) {
       t.it(`Condition: notify(1) ${order} of a waiting ${Kind.toLowerCase()} reaches the living waiter`, async () => {
         const [cond, waiting] = under(() => [new Condition(), new Semaphore(0)] as const);
         const dying = spawn({ target: tasks.conditionWait, args: [cond, waiting, 120_000] });
@@ -236,14 +238,16 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
           if (order === 'after the death is known') {
             await dying.terminate();
             await cond.withLock(() => cond.notify(1));
-          } else if (order === 'racing the death') {
-            const gone = dying.terminate();
-            await cond.withLock(() => cond.notify(1));
-            await gone;
-          } else {
-            await cond.withLock(() => {
+          } else if (order === 'after the death was asked for') {
+            await cond.withLock(async () => {
+              const gone = dying.terminate();
               cond.notify(1);
-              void dying.terminate();
+              await gone;
+            });
+          } else {
+            await cond.withLock(async () => {
+              cond.notify(1);
+              await dying.terminate();
             });
           }
           equal(await living.result(), true, 'the living waiter was notified, not timed out');
