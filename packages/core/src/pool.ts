@@ -45,7 +45,7 @@ import { Decoder, Encoder } from './codec.js';
 import { _allocateTag, _markDead, cpuCount, getRuntime, type ResourceLimits, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
 import { targetName, targetSpec, type AnyFunction, type Target } from './task.js';
 import { failureError } from './thread.js';
-import { checkTimeout, describe } from './timeout.js';
+import { checkInteger, checkOptionsObject, checkTimeout, describe } from './timeout.js';
 
 export { taskSignal } from './pool-worker.js';
 export type { Percentiles } from './pool-stats.js';
@@ -84,8 +84,6 @@ const POOL_KEYS = ['size', 'kind', 'maxTasksPerChild', 'idleTimeout', 'maxQueue'
 const APPLY_KEYS = ['signal', 'timeout'] as const;
 const MAP_KEYS = ['chunksize', 'signal', 'timeout', 'onProgress'] as const;
 const IMAP_KEYS = ['chunksize', 'signal'] as const;
-/** What Python's `multiprocessing.Pool` and piscina call the same thing. */
-const OTHER_NAMES: Readonly<Record<string, string>> = { processes: 'size', maxThreads: 'size', maxtasksperchild: 'maxTasksPerChild' };
 
 /**
  * The most workers a pool may have: each is a whole JavaScript engine (on Node 20 about 10 MB as
@@ -96,46 +94,6 @@ const MAX_THREADS = 256;
 const MAX_PROCESSES = 64;
 /** ms a turn may spend starting workers (at least one) before the rest wait for the next turn. */
 const SPAWN_SLICE_MS = 8;
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
-
-/** The option `key` was probably meant to be, if one is close enough. */
-function closestOption(key: string, known: readonly string[]): string | undefined {
-  const other = OTHER_NAMES[key];
-  if (other && known.includes(other)) return other;
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const name of known) {
-    const d = editDistance(key.toLowerCase(), name.toLowerCase());
-    if (d < bestDistance) {
-      best = name;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.min(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-/** The options object of a call: an object whose keys are all options the call takes. */
-function checkOptions(what: string, options: unknown, known: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object like { ${known.join(', ')} }, got ${describe(options)}`);
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const near = closestOption(key, known);
-    throw new TypeError(
-      `${what}: there is no option ${key} (set to ${describe((options as Record<string, unknown>)[key])})${near ? `; did you mean ${near}?` : ''} The options are ${known.join(', ')}`,
-    );
-  }
-  return options as Record<string, unknown>;
-}
 
 function checkResourceLimits(what: string, limits: unknown, runtime: Runtime): ResourceLimits | undefined {
   if (limits === undefined) return undefined;
@@ -368,12 +326,6 @@ function checkSignal(what: string, signal: unknown): AbortSignalLike | undefined
   return signal as AbortSignalLike;
 }
 
-function checkInteger(what: string, name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number') throw new TypeError(`${what}: ${name} must be an integer from ${min} and up, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < min) throw new RangeError(`${what}: ${name} must be an integer from ${min} and up, got ${describe(value)}`);
-  return value;
-}
-
 function checkChunksize(what: string, chunksize: unknown): number | undefined {
   return chunksize === undefined ? undefined : checkInteger(what, 'chunksize', chunksize, 1);
 }
@@ -452,7 +404,7 @@ export class Pool {
 
   constructor(options: PoolOptions = {}) {
     const what = 'Cannot create a Pool';
-    const o = checkOptions(what, options, POOL_KEYS) as PoolOptions;
+    const o = checkOptionsObject<PoolOptions>(what, options, POOL_KEYS);
     const runtime = getRuntime();
     const kind = o.kind ?? 'thread';
     if (kind !== 'thread' && kind !== 'process') throw new TypeError(`${what}: kind must be 'thread' or 'process', got ${describe(kind)}`);
@@ -502,7 +454,7 @@ export class Pool {
       this.#checkOpen(what);
       if (!Array.isArray(args)) throw new TypeError(`${what}: args must be an array of arguments, got ${describe(args)}`);
       if (options !== undefined) {
-        const o = checkOptions(what, options, APPLY_KEYS);
+        const o = checkOptionsObject<ApplyOptions>(what, options, APPLY_KEYS);
         signal = checkSignal(what, o.signal);
         timeout = checkTimeout(what, o.timeout);
         if (signal?.aborted) throw abortError(what, signal);
@@ -753,7 +705,7 @@ export class Pool {
     if (!isIterable(items)) {
       throw new TypeError(`${what}: items must be an iterable (an array, a Set, a generator…)${isAsyncIterable(items) ? '; for an async iterable use imap()' : ''}, got ${describe(items)}`);
     }
-    const o = checkOptions(what, options, MAP_KEYS);
+    const o = checkOptionsObject<MapOptions>(what, options, MAP_KEYS);
     const signal = checkSignal(what, o.signal);
     const timeout = checkTimeout(what, o.timeout);
     const onProgress = o.onProgress;
@@ -838,7 +790,7 @@ export class Pool {
     } else {
       throw new TypeError(`${what}: items must be an iterable or an async iterable, got ${describe(items)}`);
     }
-    const o = checkOptions(what, options, IMAP_KEYS);
+    const o = checkOptionsObject<ImapOptions>(what, options, IMAP_KEYS);
     const signal = checkSignal(what, o.signal);
     const chunksize = checkChunksize(what, o.chunksize) ?? 1;
     return this.#stream(what, rec, source, isAsync, chunksize, signal, ordered);
