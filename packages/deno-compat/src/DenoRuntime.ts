@@ -4,13 +4,13 @@
  * A `Process` is a new Deno process (`deno run`), started with `node:child_process` for its IPC
  * channel and structured-clone ("advanced") serializer, with a real pid and signals.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
-import { LIFE_KEY, afterLife, endAtExit, lifeName, parentArg } from '@threadkit/core/adapter';
+import { LIFE_KEY, PARENT_WATCH_ENV, afterLife, childCommand, endAtExit, findSetpriv, lifeName } from '@threadkit/core/adapter';
 import { Deno, EXIT_KEY, WebWorker, hardwareConcurrency, permissionDenied, type PermissionName } from './host.js';
 
 const entry = new URL('./worker.js', import.meta.url);
@@ -132,6 +132,22 @@ function permissionFlags(): string[] {
 }
 
 
+/**
+ * The setpriv that gives child processes a parent-death signal, looked for once (see
+ * @threadkit/core/adapter): only where this program may run it (`--allow-run` in full, or for
+ * it), which is asked first, so that no permission prompt appears; else each child watches its
+ * parent with a thread.
+ */
+let setpriv: { path: string | undefined } | undefined;
+function parentDeathSignal(): string | undefined {
+  if (!setpriv) {
+    const may = (descriptor: Parameters<NonNullable<typeof Deno>['permissions']['querySync']>[0]): boolean => Deno!.permissions.querySync(descriptor).state === 'granted';
+    const env = may({ name: 'env', variable: PARENT_WATCH_ENV }) ? process.env[PARENT_WATCH_ENV] : undefined;
+    setpriv = { path: findSetpriv(process.platform, env, (path, args) => may({ name: 'run', command: path }) && spawnSync(path, args, { stdio: 'ignore' }).status === 0) };
+  }
+  return setpriv.path;
+}
+
 function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   // In a `deno compile`d program, Deno.execPath() is the program itself: `run <entry>` would start
   // the program again, which would start its processes again.
@@ -141,8 +157,10 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
   let child: ChildProcess;
   try {
     // --no-prompt: a permission the child lacks fails with an error naming it, not a prompt racing the parent's.
-    // The child's watcher thread ends it once this process is gone (see worker.ts).
-    child = spawn(Deno!.execPath(), ['run', '--no-prompt', ...permissionFlags(), fileURLToPath(entry), parentArg(process.pid)], {
+    // Through setpriv where it can be: the child ends with this process even when its main
+    // thread never yields (else its watcher thread sees to that: see worker.ts).
+    const { command, args } = childCommand([Deno!.execPath(), 'run', '--no-prompt', ...permissionFlags(), fileURLToPath(entry)], process.pid, parentDeathSignal());
+    child = spawn(command, args, {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });

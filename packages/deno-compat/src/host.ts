@@ -11,7 +11,7 @@ interface DenoNamespace {
   execPath(): string;
   build: { standalone?: boolean };
   permissions: {
-    querySync(descriptor: { name: PermissionName; path?: string; command?: string }): { state: 'granted' | 'prompt' | 'denied' };
+    querySync(descriptor: { name: PermissionName; path?: string; command?: string; variable?: string }): { state: 'granted' | 'prompt' | 'denied' };
   };
 }
 

@@ -112,7 +112,7 @@ if (parentPort) {
   };
 } else {
   // The parent is gone: nobody can join this process any more. Heard only while the event loop
-  // turns; the watcher thread started below ends a process whose main thread never yields.
+  // turns; startParentWatch, below, sees to a process whose main thread never yields.
   process.on('disconnect', () => process.exit(1));
   scope = {
     post: send,
@@ -128,9 +128,9 @@ if (parentPort) {
 }
 runWorker(scope);
 
-// Started with the worker loop already listening, in this same turn: a task that arrives next
-// and never yields must not find the process still without its watcher. A node:worker_threads
-// Worker, as it can be unref'd (a Web Worker keeps Deno alive), on source text: no file to read.
+// With the worker loop already listening, in this same turn: a task that arrives next and never
+// yields must not find the process still unwatched (see @threadkit/core/adapter). A watcher
+// thread is a node:worker_threads Worker, as it can be unref'd (a Web Worker keeps Deno alive).
 if (kind === 'process') {
-  startParentWatch(process.argv.slice(2), (source) => new NodeWorker(source, { eval: true }), (text) => console.error(text));
+  startParentWatch(process.argv.slice(2), process, (source) => new NodeWorker(source, { eval: true }), (text) => console.error(text));
 }

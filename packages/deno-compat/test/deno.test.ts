@@ -3,10 +3,11 @@
  * liveness at exit (Web Workers keep Deno alive and have no unref), and permissions.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Event, Lock, Process, TaskError, Thread, taskModule } from '@threadkit/deno';
+import { PARENT_WATCH_ENV, SETPRIV_PATHS } from '@threadkit/core/adapter';
 import { deepEqual, equal, match, ok } from '@threadkit/core/conformance';
 import { withLimit } from './_test_api.ts';
 
@@ -250,10 +251,31 @@ test('a process whose parent was killed exits instead of living on as an orphan'
   ok(await gone(pid), 'the orphan exited');
 });
 
-// Their event loops never turn, so the IPC channel's closing never reaches them.
-test('processes busy in loops that never yield (a nested one and a Pool worker too) end when their parent is killed', async () => {
+/** How a child process ends with its parent, as its command line says: 'signal' or 'thread'; `undefined` where /proc cannot tell. */
+function parentWatchOf(pid: number): string | undefined {
+  try {
+    return /--threadkit-parent=\d+:(\w+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a child process gets the parent-death signal by default: Linux with util-linux's setpriv (and --allow-run, which these programs have). */
+const SIGNAL_BY_DEFAULT = process.platform === 'linux' && SETPRIV_PATHS.some((path) => existsSync(path));
+
+/**
+ * Runs fixtures/orphans.ts, waits until each of its children reports that it runs its busy loop,
+ * kills the program with SIGKILL, and checks that every child ends (within 20 s). `watch:
+ * 'thread'` makes every child watch with a thread (through THREADKIT_PARENT_WATCH); by default a
+ * child gets the parent-death signal where there is one, which is checked too. Whatever happens,
+ * every process it learnt of is killed at the end.
+ */
+async function busyChildrenEndWithKilledParent(watch: 'default' | 'thread'): Promise<void> {
   const roles = ['process', 'middle', 'nested', 'pool'];
-  const program = spawn(Deno.execPath(), ['run', '--no-prompt', ...ALL, fixture('orphans.ts')], { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const env = { ...process.env };
+  if (watch === 'thread') env[PARENT_WATCH_ENV] = 'thread';
+  else delete env[PARENT_WATCH_ENV];
+  const program = spawn(Deno.execPath(), ['run', '--no-prompt', ...ALL, fixture('orphans.ts')], { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   const children = new Map<string, number>();
   try {
     let stderr = '';
@@ -269,7 +291,12 @@ test('processes busy in loops that never yield (a nested one and a Pool worker t
       program.once('error', reject);
       program.once('exit', (code, signal) => reject(new Error(`the parent program ended (${code ?? signal}) before its children all ran; stdout: ${out}; stderr: ${stderr}`)));
     });
-    for (const [role, pid] of children) ok(running(pid), `the ${role} child ${pid} runs before its parent is killed`);
+    const expected = watch === 'thread' || !SIGNAL_BY_DEFAULT ? 'thread' : 'signal';
+    for (const [role, pid] of children) {
+      ok(running(pid), `the ${role} child ${pid} runs before its parent is killed`);
+      const how = parentWatchOf(pid);
+      if (how !== undefined) equal(how, expected, `how the ${role} child ${pid} ends with its parent`);
+    }
     program.kill('SIGKILL');
     const ended = await Promise.all([...children].map(async ([role, pid]) => ((await ends(pid)) ? '' : `${role} ${pid}`)));
     equal(ended.filter(Boolean).join(', '), '', 'children (busy in loops) still running 20 s after their parent was killed');
@@ -278,7 +305,12 @@ test('processes busy in loops that never yield (a nested one and a Pool worker t
     if (program.pid !== undefined) killAll([-program.pid, program.pid]);
     killAll(children.values());
   }
-});
+}
+
+// Their event loops never turn, so the IPC channel's closing never reaches them.
+test(`processes busy in loops that never yield (a nested one and a Pool worker too) end when their parent is killed (${SIGNAL_BY_DEFAULT ? 'the parent-death signal' : 'a watcher thread'})`, () =>
+  busyChildrenEndWithKilledParent('default'));
+test('the same, each child watching its parent with a thread (THREADKIT_PARENT_WATCH=thread)', () => busyChildrenEndWithKilledParent('thread'));
 
 // ── Liveness at exit ──────────────────────────────────────────────────────────────────────
 

@@ -2,12 +2,12 @@
  * core's `Runtime` over Node: `Thread` is a `node:worker_threads` Worker, `Process` is
  * `child_process.fork` with an IPC channel using the structured-clone ("advanced") serializer.
  */
-import { fork } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResourceLimits, Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
-import { endAtExit, parentArg } from '@threadkit/core/adapter';
+import { PARENT_WATCH_ENV, childCommand, endAtExit, findSetpriv } from '@threadkit/core/adapter';
 
 const entry = new URL('./worker.js', import.meta.url);
 
@@ -58,14 +58,20 @@ function limitFlags(limits: ResourceLimits | undefined): string[] {
   return flags;
 }
 
+/** The setpriv that gives child processes a parent-death signal, looked for once (see @threadkit/core/adapter). */
+let setpriv: { path: string | undefined } | undefined;
+function parentDeathSignal(): string | undefined {
+  setpriv ??= { path: findSetpriv(process.platform, process.env[PARENT_WATCH_ENV], (path, args) => spawnSync(path, args, { stdio: 'ignore' }).status === 0) };
+  return setpriv.path;
+}
+
 function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
-  // The child's watcher thread ends it once this process is gone (see worker.ts).
-  const child = fork(fileURLToPath(entry), [parentArg(process.pid)], {
-    serialization: 'advanced',
-    stdio: 'inherit',
-    // The parent's flags (a test runner's, a loader's) are not the child's business.
-    execArgv: limitFlags(options.resourceLimits),
-  });
+  // What fork() would run, but through setpriv where it can be: the child ends with this process
+  // even when its main thread never yields (else its watcher thread sees to that: see worker.ts).
+  // The parent's flags (a test runner's, a loader's) are not the child's business.
+  const run = [process.execPath, ...limitFlags(options.resourceLimits), fileURLToPath(entry)];
+  const { command, args } = childCommand(run, process.pid, parentDeathSignal());
+  const child = spawn(command, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   if (options.daemon) {
     child.unref();
     // Bun's IPC channel has no unref(); there the child's unref() is enough (test/bun/bun.test.ts).

@@ -34,7 +34,7 @@ if (!port && !process.send) {
 }
 if (!port) {
   // The parent is gone: nobody can join this process any more. Heard only while the event loop
-  // turns; the watcher thread started below ends a process whose main thread never yields.
+  // turns; startParentWatch, below, sees to a process whose main thread never yields.
   process.on('disconnect', () => process.exit(1));
 }
 
@@ -55,8 +55,8 @@ runWorker({
   },
 });
 
-// Started with the worker loop already listening, in this same turn: a task that arrives next
-// and never yields must not find the process still without its watcher.
+// With the worker loop already listening, in this same turn: a task that arrives next and never
+// yields must not find the process still unwatched (see @threadkit/core/adapter).
 if (!port) {
-  startParentWatch(process.argv.slice(2), (source) => new Worker(source, { eval: true }), (text) => void process.stderr.write(`${text}\n`));
+  startParentWatch(process.argv.slice(2), process, (source) => new Worker(source, { eval: true }), (text) => void process.stderr.write(`${text}\n`));
 }

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Event, Process, TaskError, Thread, taskModule } from '@threadkit/node';
-import { alive, busyChildrenEndWithKilledParent, gone, threadEndsWithParent } from './shared.ts';
+import { SIGNAL_BY_DEFAULT, alive, busyChildrenEndWithKilledParent, gone, threadEndsWithParent } from './shared.ts';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
 const liveness = fileURLToPath(new URL('./fixtures/liveness.mjs', import.meta.url));
@@ -75,7 +75,9 @@ describe('Process on Node is a real OS process', () => {
   });
 
   // Their event loops never turn, so the IPC channel's 'disconnect' never reaches them.
-  it('processes busy in loops that never yield (a nested one and a Pool worker too) end when their parent is killed', () => busyChildrenEndWithKilledParent(process.execPath), 90_000);
+  it(`processes busy in loops that never yield (a nested one and a Pool worker too) end when their parent is killed (${SIGNAL_BY_DEFAULT ? 'the parent-death signal' : 'a watcher thread'})`, () =>
+    busyChildrenEndWithKilledParent(process.execPath, 'default'), 90_000);
+  it('the same, each child watching its parent with a thread (THREADKIT_PARENT_WATCH=thread)', () => busyChildrenEndWithKilledParent(process.execPath, 'thread'), 90_000);
 });
 
 describe('a thread that ends with the thread that started it', () => {

@@ -1,8 +1,9 @@
 // Checks shared by this adapter's two test runs: vitest on Node and `bun test` on Bun.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Event, Lock, Thread, taskModule } from '@threadkit/node';
+import { PARENT_WATCH_ENV, SETPRIV_PATHS } from '@threadkit/core/adapter';
 import { equal } from '@threadkit/core/conformance';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
@@ -82,12 +83,32 @@ export function killAll(pids: Iterable<number>): void {
 export const ORPHAN_ROLES = ['process', 'middle', 'nested', 'pool'] as const;
 
 /**
+ * How a child process ends with its parent (see @threadkit/core/adapter), as its command line
+ * says: 'signal' or 'thread'; `undefined` where /proc cannot tell.
+ */
+export function parentWatchOf(pid: number): string | undefined {
+  try {
+    return /--threadkit-parent=\d+:(\w+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a child process gets the parent-death signal by default: Linux with util-linux's setpriv. */
+export const SIGNAL_BY_DEFAULT = process.platform === 'linux' && SETPRIV_PATHS.some((path) => existsSync(path));
+
+/**
  * Runs fixtures/orphans.mjs with `execPath` (this Node, or this Bun), waits until each of its
  * children reports that it runs its busy loop, kills the program with SIGKILL, and checks that
- * every child ends (within 20 s). Whatever happens, every process it learnt of is killed at the end.
+ * every child ends (within 20 s). `watch: 'thread'` makes every child watch with a thread (through
+ * THREADKIT_PARENT_WATCH); by default a child gets the parent-death signal where there is one,
+ * which is checked too. Whatever happens, every process it learnt of is killed at the end.
  */
-export async function busyChildrenEndWithKilledParent(execPath: string): Promise<void> {
-  const program = spawn(execPath, [fileURLToPath(new URL('./fixtures/orphans.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export async function busyChildrenEndWithKilledParent(execPath: string, watch: 'default' | 'thread'): Promise<void> {
+  const env = { ...process.env };
+  if (watch === 'thread') env[PARENT_WATCH_ENV] = 'thread';
+  else delete env[PARENT_WATCH_ENV];
+  const program = spawn(execPath, [fileURLToPath(new URL('./fixtures/orphans.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   const children = new Map<string, number>();
   try {
     let stderr = '';
@@ -102,7 +123,12 @@ export async function busyChildrenEndWithKilledParent(execPath: string): Promise
       program.once('error', reject);
       program.once('exit', (code, signal) => reject(new Error(`the parent program ended (${code ?? signal}) before its children all ran; stdout: ${out}; stderr: ${stderr}`)));
     });
-    for (const [role, pid] of children) equal(running(pid), true, `the ${role} child ${pid} runs before its parent is killed`);
+    const expected = watch === 'thread' || !SIGNAL_BY_DEFAULT ? 'thread' : 'signal';
+    for (const [role, pid] of children) {
+      equal(running(pid), true, `the ${role} child ${pid} runs before its parent is killed`);
+      const how = parentWatchOf(pid);
+      if (how !== undefined) equal(how, expected, `how the ${role} child ${pid} ends with its parent`);
+    }
     program.kill('SIGKILL');
     const ended = await Promise.all([...children].map(async ([role, pid]) => ((await ends(pid)) ? '' : `${role} ${pid}`)));
     equal(ended.filter(Boolean).join(', '), '', 'children (busy in loops) still running 20 s after their parent was killed');

@@ -8,7 +8,7 @@ import { describe, test } from 'bun:test';
 import { Process, Thread, taskModule } from '@threadkit/node';
 import { deepEqual, equal, match, ok } from '@threadkit/core/conformance';
 import { LIMIT_MS } from './_test_api.ts';
-import { busyChildrenEndWithKilledParent, gone, threadEndsWithParent } from '../shared.ts';
+import { SIGNAL_BY_DEFAULT, busyChildrenEndWithKilledParent, gone, threadEndsWithParent } from '../shared.ts';
 
 const tasks = taskModule<typeof import('../fixtures/tasks.ts')>(new URL('../fixtures/tasks.ts', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -68,7 +68,9 @@ describe('a thread started by a thread, under Bun', () => {
 
 describe('processes whose parent was killed, under Bun', () => {
   // Their event loops never turn, so the IPC channel's closing never reaches them.
-  test('end even when busy in loops that never yield (a nested one and a Pool worker too)', () => busyChildrenEndWithKilledParent(process.execPath), 90_000);
+  test(`end even when busy in loops that never yield (a nested one and a Pool worker too) (${SIGNAL_BY_DEFAULT ? 'the parent-death signal' : 'a watcher thread'})`, () =>
+    busyChildrenEndWithKilledParent(process.execPath, 'default'), 90_000);
+  test('the same, each child watching its parent with a thread (THREADKIT_PARENT_WATCH=thread)', () => busyChildrenEndWithKilledParent(process.execPath, 'thread'), 90_000);
 });
 
 describe('an error that escapes every task, in a worker thread', () => {
