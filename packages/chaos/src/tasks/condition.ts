@@ -1,0 +1,24 @@
+/** Waiters for the condition scenario. */
+import type { Condition, Event } from '@threadkit/node';
+import { record } from '../log.js';
+
+/**
+ * Until `stop` is set: takes the condition's lock, logs `reg` (holding the lock, so once the main
+ * thread holds it, a waiter whose last line is `reg` is surely waiting), waits, and logs
+ * `woke <what wait() returned>` (still holding the lock) before letting it go.
+ */
+export async function waiter(cond: Condition, stop: Event, log: string): Promise<number> {
+  let woke = 0;
+  for (;;) {
+    await cond.acquire();
+    if (await stop.wait({ timeout: 0 })) {
+      cond.release();
+      return woke;
+    }
+    record(log, 'reg');
+    const notified = await cond.wait();
+    record(log, `woke ${notified}`);
+    woke++;
+    cond.release();
+  }
+}
