@@ -145,9 +145,9 @@ export interface ImapOptions {
 
 /** What `Pool.stats()` reports. */
 export interface PoolStats {
-  /** The configured number of workers. */
+  /** The most workers the pool may have (its `size`); they start as tasks need them. */
   readonly size: number;
-  /** Workers alive (starting, busy or idle), not counting those on their way out. */
+  /** Workers alive (starting, busy or idle), not counting those on their way out: at most `size`. */
   readonly workers: number;
   readonly busy: number;
   readonly idle: number;
@@ -356,7 +356,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * for await (const line of pool.imap(tasks.render, rows)) print(line);
  */
 export class Pool {
-  /** The configured number of workers. */
+  /** The most workers; fewer may be alive (`stats().workers`), as they start when tasks need them. */
   readonly size: number;
   /** What its workers are: threads or processes. */
   readonly kind: WorkerKind;

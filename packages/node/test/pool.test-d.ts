@@ -36,6 +36,12 @@ const ids: Promise<number[]> = pool.starmap(tasks.work, [[1, 5, 'ok'], [2, 0, 't
 // @ts-expect-error: an item that is not an argument list of work
 void pool.starmap(tasks.work, [[1, 5]]);
 
+// A misspelt option is a compile error too (and a TypeError at run time for untyped callers).
+// @ts-expect-error: no option sise
+void new Pool({ sise: 4 });
+// @ts-expect-error: imap takes no timeout
+void pool.imap(tasks.slowSquare, [1], { timeout: 5 });
+
 const stats: PoolStats = pool.stats();
 const p99: number = stats.runTime.p99;
 
