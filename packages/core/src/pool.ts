@@ -1226,9 +1226,9 @@ export class Pool {
     let live = 0;
     for (const w of this.#workers) if (!w.closing) live++;
     const began = _now();
-    let started = 0;
+    let spawned = 0;
     while (live < this.size && (this.#queued > 0 || this.#prestart > 0)) {
-      if (started > 0 && _now() - began >= SPAWN_SLICE_MS) {
+      if (spawned > 0 && _now() - began >= SPAWN_SLICE_MS) {
         this.#growTimer = _setWeakTimeout(() => {
           this.#growTimer = undefined;
           this.#pump();
@@ -1237,7 +1237,7 @@ export class Pool {
       }
       const w = this.#trySpawn();
       if (!w) return;
-      started++;
+      spawned++;
       if (this.#prestart > 0) this.#prestart--;
       if (this.#queued > 0) this.#dispatch(w, Math.ceil(this.#queued / (this.size - live)));
       live++;

@@ -272,6 +272,25 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
       });
     });
 
+    t.it('an error that escapes after its task has returned ends the worker, fails no task, and is reported', async () => {
+      const runtime = getRuntime();
+      const report = runtime.reportError;
+      const reported: string[] = [];
+      (runtime as { reportError(text: string): void }).reportError = (text) => void reported.push(text);
+      try {
+        await withPool({ size: 1 }, async (pool) => {
+          equal(await pool.apply(tasks.strayError), 'returned');
+          await until('the worker has died', () => pool.stats().crashed === 1);
+          equal(await pool.apply(tasks.add, [1, 2]), 3, 'a new worker serves');
+          equal(pool.stats().failed, 0);
+          equal(reported.length, 1, `reported once: ${reported}`);
+          match(reported[0], /^Exception in PoolWorker-\d+:\n.*TypeError: thrown after its task had returned/s);
+        });
+      } finally {
+        (runtime as { reportError(text: string): void }).reportError = report;
+      }
+    });
+
     // The three ways a worker dies under a task: it calls exit(), an error escapes it, or it ignores
     // its abort and is terminated after abortGrace. Each time the worker holds quick tasks of the
     // same target behind the dying one (sent with it, in one batch); they never started there.
