@@ -400,6 +400,15 @@ test('a Process without --allow-run and --allow-env fails with WorkerStartError 
   match(r.stdout, /^WorkerStartError: Cannot start Process-1: Deno denied (env|run) access, which a Process needs: it is a new Deno process, started by node:child_process, which needs --allow-run and --allow-env: run with --allow-(env|run)$/m);
 });
 
+test('a program that may run deno alone (--allow-run=<deno>) starts a Process that watches its parent with a thread: it may not run setpriv', async () => {
+  const r = await permissions(['--allow-read', `--allow-run=${Deno.execPath()}`, '--allow-env'], 'process', 'inside', 'parentWatch');
+  match(r.stdout, /^result thread$/m, r.stderr);
+  if (SIGNAL_BY_DEFAULT) {
+    const full = await permissions(ALL, 'process', 'inside', 'parentWatch');
+    match(full.stdout, /^result signal$/m, full.stderr);
+  }
+});
+
 test('a Process gets the permissions its program holds in full, and no more', async () => {
   // This test run holds read, run and env in full, and nothing else.
   const p = new Process({ target: tasks.permissions, args: [] });
