@@ -1,6 +1,7 @@
 /**
- * core's `Runtime` over Node: `Thread` is a `node:worker_threads` Worker, `Process` is
- * `child_process.fork` with an IPC channel using the structured-clone ("advanced") serializer.
+ * core's `Runtime` over Node: `Thread` is a `node:worker_threads` Worker, `Process` a new Node
+ * process, as `child_process.fork` would start it (an IPC channel with the structured-clone
+ * ("advanced") serializer), through setpriv on Linux (see spawnProcess).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
