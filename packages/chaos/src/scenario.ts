@@ -6,10 +6,13 @@
 import { Process, Thread, type BaseThread, type ThreadOptions } from '@threadkit/node';
 import type { Rng } from './rng.js';
 
-/** How workers and shared objects are made: threads on shared memory, threads on messages, OS processes. */
-export type Variant = 'thread' | 'thread-message' | 'process';
+/**
+ * How workers and shared objects are made: threads on shared memory, threads on messages, OS
+ * processes, or each worker a thread or a process at random (sharing the same objects).
+ */
+export type Variant = 'thread' | 'thread-message' | 'process' | 'mixed';
 
-export const VARIANTS: readonly Variant[] = ['thread', 'thread-message', 'process'];
+export const VARIANTS: readonly Variant[] = ['thread', 'thread-message', 'process', 'mixed'];
 
 /** What a scenario's program prints last, for the harness. */
 export interface Report {
@@ -24,8 +27,8 @@ export const BOUND = {
   settle: 60_000,
   /** A condition polled for (a handshake line in a log, a permit coming back). */
   poll: 30_000,
-  /** The same, once a poll in this run has already failed. */
-  pollAfterFailure: 5_000,
+  /** Either, once a wait in this run has already failed: the run has failed; this keeps a hang from costing minutes. */
+  afterFailure: 5_000,
 } as const;
 
 export const TIMED_OUT: unique symbol = Symbol('timed out');
@@ -43,7 +46,7 @@ export class Ctx {
   readonly notes: string[] = [];
   readonly counts: Record<string, number> = {};
   readonly started: Started[] = [];
-  #pollFailed = false;
+  #waitFailed = false;
 
   constructor(
     readonly rng: Rng,
@@ -52,13 +55,19 @@ export class Ctx {
     readonly dir: string,
   ) {}
 
+  /** The kind of worker under test (a mixed run's Pool, which has one kind, uses threads). */
   get kind(): 'thread' | 'process' {
     return this.variant === 'process' ? 'process' : 'thread';
   }
 
-  /** Whether objects the main thread makes are reached by messages from the workers (so each call a worker made is confirmed by the owner). */
-  get messages(): boolean {
-    return this.variant !== 'thread';
+  /** Whether `w` reaches the main thread's objects by messages (so each call it made was confirmed by the owner). */
+  messagesFor(w: BaseThread): boolean {
+    return this.variant === 'thread-message' || w instanceof Process;
+  }
+
+  /** How to stop `w` at random: a thread is terminated; a process terminated (SIGTERM) or killed (SIGKILL). */
+  how(w: BaseThread): 'terminate' | 'kill' {
+    return w instanceof Process && this.rng.chance(0.5) ? 'kill' : 'terminate';
   }
 
   fail(message: string): void {
@@ -84,9 +93,10 @@ export class Ctx {
     process.stdout.write(`CHAOS-PID ${pid} ${what}\n`);
   }
 
-  /** Starts a worker of the kind under test and records its pid. */
+  /** Starts a worker of the kind under test (in a mixed run, either) and records its pid. */
   spawn<F extends (...args: never[]) => unknown>(label: string, options: ThreadOptions<F & ((...args: any[]) => any)>): BaseThread {
-    const w = this.kind === 'process' ? new Process(options) : new Thread(options);
+    const kind = this.variant === 'mixed' ? this.rng.pick(['thread', 'process'] as const) : this.kind;
+    const w = kind === 'process' ? new Process(options) : new Thread(options);
     w.start();
     this.started.push({ worker: w, label });
     if (w instanceof Process) this.pid(w.pid, label);
@@ -98,15 +108,19 @@ export class Ctx {
     return how === 'kill' && w instanceof Process ? w.kill() : w.terminate();
   }
 
-  /** Awaits `promise` for at most `ms`; past that, records that `what` never settled and resolves TIMED_OUT. */
+  /** Awaits `promise` for at most `ms` (see `until`); past that, records that `what` never settled and resolves TIMED_OUT. */
   async within<T>(promise: Promise<T>, what: string, ms: number = BOUND.settle): Promise<T | typeof TIMED_OUT> {
+    if (this.#waitFailed) ms = Math.min(ms, BOUND.afterFailure);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
       timer = setTimeout(() => resolve(TIMED_OUT), ms);
     });
     try {
       const result = await Promise.race([promise, timeout]);
-      if (result === TIMED_OUT) this.fail(`${what}: did not settle within ${ms} ms`);
+      if (result === TIMED_OUT) {
+        this.#waitFailed = true;
+        this.fail(`${what}: did not settle within ${ms} ms`);
+      }
       return result;
     } finally {
       clearTimeout(timer);
@@ -115,15 +129,15 @@ export class Ctx {
 
   /**
    * Polls `check` until it holds or `ms` pass; records a violation naming `what` if it never does.
-   * Once one poll has failed the run has failed, so later ones wait only `BOUND.pollAfterFailure`.
+   * Once a wait has failed the run has failed, so later ones wait only `BOUND.afterFailure`.
    */
   async until(what: string, check: () => boolean | Promise<boolean>, ms: number = BOUND.poll): Promise<boolean> {
-    if (this.#pollFailed) ms = Math.min(ms, BOUND.pollAfterFailure);
+    if (this.#waitFailed) ms = Math.min(ms, BOUND.afterFailure);
     const end = Date.now() + ms;
     for (;;) {
       if (await check()) return true;
       if (Date.now() >= end) {
-        this.#pollFailed = true;
+        this.#waitFailed = true;
         this.fail(`${what}: still not so after ${ms} ms`);
         return false;
       }

@@ -48,7 +48,6 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
     all.push(waiter);
   };
   for (let i = rng.int(3, 5); i > 0; i--) spawnWaiter();
-  const how = (): 'terminate' | 'kill' => (ctx.kind === 'process' && rng.chance(0.5) ? 'kill' : 'terminate');
 
   const rounds = rng.int(3, 6);
   for (let round = 1; round <= rounds; round++) {
@@ -67,7 +66,7 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
     ctx.note(what);
     const ends: Promise<unknown>[] = [];
     const killAll = (): void => {
-      for (const v of victims) ends.push(ctx.stop(v.w, how()));
+      for (const v of victims) ends.push(ctx.stop(v.w, ctx.how(v.w)));
     };
     if (order === 'kill, await, notify') {
       killAll();

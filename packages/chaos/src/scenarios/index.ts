@@ -12,8 +12,8 @@ export interface Scenario {
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
-  queue: { run: queueScenario, variants: ['thread', 'thread-message', 'process'] },
-  locks: { run: locksScenario, variants: ['thread', 'thread-message', 'process'] },
-  condition: { run: conditionScenario, variants: ['thread', 'thread-message', 'process'] },
+  queue: { run: queueScenario, variants: ['thread', 'thread-message', 'process', 'mixed'] },
+  locks: { run: locksScenario, variants: ['thread', 'thread-message', 'process', 'mixed'] },
+  condition: { run: conditionScenario, variants: ['thread', 'thread-message', 'process', 'mixed'] },
   pool: { run: poolScenario, variants: ['thread', 'process'] },
 };

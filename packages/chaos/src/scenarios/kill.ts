@@ -1,7 +1,6 @@
 /** Killing workers at random moments: after a random delay, or once a worker has logged so many lines. */
 import type { BaseThread } from '@threadkit/node';
 import { readLines } from '../log.js';
-import type { Rng } from '../rng.js';
 import type { Ctx } from '../scenario.js';
 
 export interface KillPlan {
@@ -17,11 +16,12 @@ export interface KillPlan {
   readonly awaitEnd: boolean;
 }
 
-/** A random kill plan; `log` and `lines` give the progress a worker is expected to log. */
-export function randomKill(rng: Rng, kind: 'thread' | 'process', log: string, lines: number, maxMs = 400): KillPlan {
+/** A random kill plan for `w`; `log` and `lines` give the progress it is expected to log. */
+export function randomKill(ctx: Ctx, w: BaseThread, log: string, lines: number, maxMs = 400): KillPlan {
+  const rng = ctx.rng;
   const r = rng.next();
   const trigger = r < 0.2 ? { ms: rng.int(0, maxMs) } : r < 0.6 ? { ms: rng.int(0, maxMs), log } : { log, lines: rng.int(1, Math.max(1, lines)) };
-  return { trigger, how: kind === 'process' && rng.chance(0.5) ? 'kill' : 'terminate', awaitEnd: rng.chance(0.5) };
+  return { trigger, how: ctx.how(w), awaitEnd: rng.chance(0.5) };
 }
 
 /** Carries out a kill plan on `w`; resolves when it has been carried out (and awaited, if the plan says so). */

@@ -67,10 +67,10 @@ export async function queueScenario(ctx: Ctx): Promise<void> {
     producers.push({ w, log, plan, victim: producerVictims.has(p) });
   }
   for (const [i, { w, log, plan, victim }] of producers.entries()) {
-    if (victim) kills.push(carryOut(ctx, w, `producer ${i}`, randomKill(rng, ctx.kind, log, plan.count * 2)));
+    if (victim) kills.push(carryOut(ctx, w, `producer ${i}`, randomKill(ctx, w, log, plan.count * 2)));
   }
   for (const [i, { w, log, victim }] of consumers.entries()) {
-    if (victim) kills.push(carryOut(ctx, w, `consumer ${i}`, randomKill(rng, ctx.kind, log, 15)));
+    if (victim) kills.push(carryOut(ctx, w, `consumer ${i}`, randomKill(ctx, w, log, 15)));
   }
 
   for (const [i, { w }] of producers.entries()) await ctx.within(w.join(), `join producer ${i}`);
@@ -129,7 +129,7 @@ export async function queueScenario(ctx: Ctx): Promise<void> {
       must = plan.count;
     } else {
       ctx.count('producers.killed');
-      must = Math.max(ctx.messages ? puts : published, highest + 1);
+      must = Math.max(ctx.messagesFor(w) ? puts : published, highest + 1);
       ctx.count('items.allowedUnpublished', Math.max(0, puts - must));
     }
     for (let seq = 0; seq < must; seq++) if (!received.has(`${p}:${seq}`)) mustHaveArrived.push(`${p}:${seq}`);
