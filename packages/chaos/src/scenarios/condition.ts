@@ -8,9 +8,11 @@
  * Each round the main thread takes the lock (every waiter whose last line is `reg` then surely
  * waits), picks victims, k and an order (kill and await the end, then notify; kill, notify, await;
  * notify, kill, await), and lets the lock go only after the victims are gone, so no victim can
- * have taken a notification: exactly min(k, survivors) survivors must wake, no victim may. A last
- * round lets go at once (the victims may take one), and checks the bounds that leaves. At the
- * end every waiter is told to stop and must end.
+ * have taken a notification: exactly min(k, survivors) survivors must wake, no victim may. In
+ * some rounds a notifier worker takes the lock, notifies k, and is killed holding it: the lock
+ * must come back and min(k, waiting) waiters wake. A last round lets go at once (the victims may
+ * take one), and checks the bounds that leaves. At the end every waiter is told to stop and must
+ * end.
  */
 import { Condition, Event, Lock, type BaseThread } from '@threadkit/node';
 import { join } from 'node:path';
@@ -27,7 +29,7 @@ interface Waiter {
   readonly log: string;
 }
 
-type Order = 'kill, await, notify' | 'kill, notify, await' | 'notify, kill, await' | 'kill, notify, let go';
+type Order = 'kill, await, notify' | 'kill, notify, await' | 'notify, kill, await' | 'kill, notify, let go' | 'a notifier notifies and dies holding the lock';
 
 const wokeCount = (w: Waiter): number => readLines(w.log).filter((l) => l.startsWith('woke ')).length;
 const lastLine = (w: Waiter): string | undefined => readLines(w.log).at(-1);
@@ -54,13 +56,16 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
     const last = round === rounds;
     // Every living waiter waits: its last line is `reg`, and the lock is free of it.
     if (!(await ctx.until(`round ${round}: every living waiter waits`, () => living.every((w) => lastLine(w) === 'reg')))) return;
-    const got = await ctx.within(cond.acquire(), `round ${round}: the main thread takes the condition's lock`);
-    if (got === TIMED_OUT) return;
+    const order: Order = last
+      ? 'kill, notify, let go'
+      : rng.pick(['kill, await, notify', 'kill, notify, await', 'notify, kill, await', 'a notifier notifies and dies holding the lock'] as const);
+    const byNotifier = order === 'a notifier notifies and dies holding the lock';
+    // Held by the main thread, the lock shows who waits; a notifier (which needs it) sees the same waiters.
+    if (!byNotifier && (await ctx.within(cond.acquire(), `round ${round}: the main thread takes the condition's lock`)) === TIMED_OUT) return;
     const waiting = living.filter((w) => lastLine(w) === 'reg');
-    const victims = rng.sample(waiting, rng.int(0, Math.min(2, waiting.length - 1)));
+    const victims = byNotifier ? [] : rng.sample(waiting, rng.int(0, Math.min(2, waiting.length - 1)));
     const survivors = waiting.filter((w) => !victims.includes(w));
     const k = rng.int(0, waiting.length + 1);
-    const order: Order = last ? 'kill, notify, let go' : rng.pick(['kill, await, notify', 'kill, notify, await', 'notify, kill, await'] as const);
     const before = new Map(waiting.map((w) => [w, wokeCount(w)]));
     const what = `round ${round} (${waiting.length} waiting, ${victims.length} killed, notify(${k}), ${order})`;
     ctx.note(what);
@@ -68,7 +73,14 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
     const killAll = (): void => {
       for (const v of victims) ends.push(ctx.stop(v.w, ctx.how(v.w)));
     };
-    if (order === 'kill, await, notify') {
+    if (byNotifier) {
+      // The notify outlives its notifier; the lock comes back once its death is known.
+      const log = join(ctx.dir, `notifier-${round}.log`);
+      const notifier = ctx.spawn(`notifier ${round}`, { target: tasks.notifyAndHang, args: [cond, k, log] });
+      if (await ctx.until(`${what}: the notifier notifies`, () => readLines(log).includes('notified') || !notifier.isAlive())) {
+        await ctx.within(ctx.stop(notifier, ctx.how(notifier)), `${what}: the notifier ends`);
+      }
+    } else if (order === 'kill, await, notify') {
       killAll();
       await ctx.within(Promise.all(ends), `${what}: the victims end`);
       cond.notify(k);
@@ -81,7 +93,7 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
       cond.notify(k);
       if (order === 'kill, notify, await') await ctx.within(Promise.all(ends), `${what}: the victims end`);
     }
-    cond.release();
+    if (!byNotifier) cond.release();
     if (order === 'kill, notify, let go') await ctx.within(Promise.all(ends), `${what}: the victims end`);
     for (const v of victims) living.splice(living.indexOf(v), 1);
 

@@ -2,6 +2,7 @@
 import type { Ctx, Variant } from '../scenario.js';
 import { conditionScenario } from './condition.js';
 import { locksScenario } from './locks.js';
+import { pipeScenario } from './pipe.js';
 import { poolScenario } from './pool.js';
 import { queueScenario } from './queue.js';
 
@@ -16,4 +17,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   locks: { run: locksScenario, variants: ['thread', 'thread-message', 'process', 'mixed'] },
   condition: { run: conditionScenario, variants: ['thread', 'thread-message', 'process', 'mixed'] },
   pool: { run: poolScenario, variants: ['thread', 'process'] },
+  pipe: { run: pipeScenario, variants: ['thread', 'thread-message', 'process'] },
 };

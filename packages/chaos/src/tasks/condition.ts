@@ -22,3 +22,11 @@ export async function waiter(cond: Condition, stop: Event, log: string): Promise
     cond.release();
   }
 }
+
+/** Takes the lock, notifies `n` waiters, logs `notified`, and never lets go: the scenario kills it there. */
+export async function notifyAndHang(cond: Condition, n: number, log: string): Promise<never> {
+  await cond.acquire();
+  cond.notify(n);
+  record(log, 'notified');
+  return new Promise<never>(() => {});
+}
