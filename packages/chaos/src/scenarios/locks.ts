@@ -8,9 +8,10 @@
  * true; `{ robust: false }` opts out):
  * - once everyone is gone, each lock can be taken, and each semaphore's value is back to its
  *   initial value (never above it);
- * - on shared memory, a holder that finds the previous holder's mark still set (it died holding)
- *   is a killed worker's, and the taker was told `ownerDied`; the number of takers told is within
- *   what the deaths allow;
+ * - on threads (which share the holder mark, a word each holder sets while it holds and clears
+ *   before it lets go), a holder that finds the previous holder's mark still set took the lock
+ *   from a killed holder, and was told `ownerDied`;
+ * - on every variant, the number of takers told `ownerDied` is within what the deaths allow;
  * - a holder killed while it surely holds: the next taker (the main thread) is told `ownerDied`,
  *   once; a non-robust semaphore's permit does not come back.
  */
