@@ -20,6 +20,9 @@
 import { Event, Queue, type BaseThread } from '@threadkit/node';
 import { join } from 'node:path';
 import { readLines } from '../log.js';
+
+/** A Queue's default bytes (the README's: 16 items of 64 KiB). */
+const DEFAULT_QUEUE_BYTES = 1_048_960;
 import { TIMED_OUT, type Ctx } from '../scenario.js';
 import { taskModuleOf } from '../tasks.js';
 import { bodyOf, type ConsumerPlan, type Item, type ProducerPlan } from '../tasks/queue.js';
@@ -66,6 +69,9 @@ export async function queueScenario(ctx: Ctx): Promise<void> {
     const w = ctx.spawn(`producer ${p}`, { target: tasks.produce, args: [queue, flush, log, p, plan] });
     producers.push({ w, log, plan, victim: producerVictims.has(p) });
   }
+  // The allowances below assume no publication ever waits for room in the ring's bytes.
+  const planned = producers.reduce((sum, { plan }) => sum + plan.count * (16 + 8 + Math.max(...plan.lengths)), 0);
+  if (!ctx.check(planned < DEFAULT_QUEUE_BYTES / 2, `the plan's items (${planned} bytes) could fill the ring: the scenario is wrong`)) return;
   for (const [i, { w, log, plan, victim }] of producers.entries()) {
     if (victim) kills.push(carryOut(ctx, w, `producer ${i}`, randomKill(ctx, w, log, plan.count * 2)));
   }
