@@ -269,3 +269,25 @@ export function startParentWatch(args: readonly string[], proc: WatchedProcess, 
   });
   thread.unref();
 }
+
+// ---------------------------------------------------------------------------
+// Progress cells. A pool must know, when a process worker dies, which of the tasks it held had
+// started: a message sent before each start would tell it, at the cost of one IPC message per
+// task. A number the worker writes where the parent can read it after the worker is gone (a file
+// both hold open, not a message that can die in the worker's buffers) costs one write.
+
+const PROGRESS_ARG = '--threadkit-progress=';
+
+/** The argument that tells a child process's worker entry the file descriptor of its progress cell. */
+export function progressArg(fd: number): string {
+  if (!Number.isSafeInteger(fd) || fd < 3) throw new RangeError(`progressArg: a progress cell is a file descriptor from 3 up, got ${String(fd)}`);
+  return `${PROGRESS_ARG}${fd}`;
+}
+
+/** The progress cell's file descriptor that {@link progressArg} put among `args`, if any. */
+export function progressFrom(args: readonly string[]): number | undefined {
+  const arg = args.find((a) => a.startsWith(PROGRESS_ARG));
+  if (arg === undefined) return undefined;
+  const fd = Number(arg.slice(PROGRESS_ARG.length));
+  return Number.isSafeInteger(fd) && fd >= 3 ? fd : undefined;
+}

@@ -81,6 +81,11 @@ export interface RunnerHost {
   post(message: { readonly t: 'done'; readonly r?: unknown[]; readonly bytes?: Uint8Array; readonly taken?: number }): void;
   /** The runner has nothing left to do. */
   idle(): void;
+  /**
+   * Where the worker has a progress cell (a process whose runtime made one, see
+   * `WorkerScope.progress`): writes how many tasks it has taken; false when the write failed.
+   */
+  progress?(count: number): boolean;
   /** Whether a thrown value is the worker loop's own `exit()` signal. */
   isExit(error: unknown): boolean;
 }
@@ -149,14 +154,14 @@ export class PoolRunner {
   /** Tasks taken from the batches so far, run or skipped. */
   #taken = 0;
   /** No shared control block: the parent learns of each task's start from a message sent before it. */
-  readonly #announce: boolean;
+  #announce: boolean;
   /** The worker is ending: it takes no more tasks. */
   #halted = false;
 
   constructor(host: RunnerHost, control: Int32Array | undefined) {
     this.#host = host;
     this.#ctl = control;
-    this.#announce = control === undefined;
+    this.#announce = control === undefined && host.progress === undefined;
   }
 
   /** Whether tasks are running or waiting. */
@@ -288,6 +293,9 @@ export class PoolRunner {
         if (ctl) {
           Atomics.add(ctl, CTL_TAKEN, 1);
           this.pollCancels();
+        } else if (!this.#announce && !this.#host.progress!(this.#taken)) {
+          // The progress cell failed: from now on the parent hears of each start by message.
+          this.#announce = true;
         }
         if (this.#cancelled.size > 0 && this.#cancelled.delete(id)) {
           const t = _now();

@@ -953,7 +953,7 @@ export class Pool {
     const kind = this.kind;
     const w = new Slot(`${this.#name}-${++workerCounter}`);
     const handle = runtime.spawn(
-      { kind, name: w.name, daemon: true, resourceLimits: this.#resourceLimits },
+      { kind, name: w.name, daemon: true, resourceLimits: this.#resourceLimits, progress: kind === 'process' },
       {
         message: (data) => this.#onMessage(w, data),
         error: (error) => this.#onRuntimeError(w, error),
@@ -1089,9 +1089,10 @@ export class Pool {
     if (at >= 0) this.#workers.splice(at, 1);
     const held = w.takeAll();
     // Which of the tasks it held had started: the ones it took and did not report. A thread counts
-    // them in shared memory; a worker without it said how many it had taken before it started
-    // each (and as it ended), and every message it sent has arrived by now.
-    const taken = w.ctl ? Atomics.load(w.ctl, CTL_TAKEN) : w.taken;
+    // them in shared memory; a process in its progress cell, which outlives it, where the runtime
+    // gives one, else by a message before each start (and as it ended); every message it sent
+    // has arrived by now.
+    const taken = w.ctl ? Atomics.load(w.ctl, CTL_TAKEN) : Math.max(w.taken, w.handle.progress?.() ?? 0);
     const started = Math.min(held.length, Math.max(0, taken - w.reported));
     const again: Task[] = [];
     let blamed = false;

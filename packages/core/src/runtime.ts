@@ -15,6 +15,11 @@ export interface SpawnOptions {
   readonly daemon: boolean;
   /** Memory limits for the worker (only where `capabilities.resourceLimits`). */
   readonly resourceLimits?: ResourceLimits;
+  /**
+   * Give the worker a progress cell (see {@link WorkerScope.progress}), where the runtime can:
+   * a pool's process worker counts there the tasks it has started.
+   */
+  readonly progress?: boolean;
 }
 
 /**
@@ -55,6 +60,11 @@ export interface WorkerHandle {
   terminate(): void;
   /** Stops the worker at once (SIGKILL for a process); where there is no difference, the same as terminate. Must lead to an `exit` event. */
   kill(): void;
+  /**
+   * The last number the worker wrote to its progress cell (0 before it wrote any), readable
+   * during the `exit` event even when the worker was killed; absent where it has no cell.
+   */
+  progress?(): number;
 }
 
 /** What a runtime can do. */
@@ -92,6 +102,13 @@ export interface WorkerScope {
   importModule(url: string): Promise<Record<string, unknown>>;
   /** Ends the worker with an exit code once what was posted has been delivered. */
   exit(code: number): void;
+  /**
+   * Writes a number the parent can read however this worker ends, killed included (a message
+   * may die in the worker's own buffers): present only where the parent asked for a progress
+   * cell and the runtime made one. Cheap enough to call for every task. Returns false when the
+   * write failed (the worker then tells its parent by message instead).
+   */
+  progress?(count: number): boolean;
 }
 
 let current: Runtime | undefined;

@@ -199,6 +199,7 @@ export function runWorker(scope: WorkerScope): void {
           if (closing && running === 0) end(0);
         },
         isExit: (error) => error instanceof _ExitSignal,
+        ...(scope.progress ? { progress: (count: number) => scope.progress!(count) } : {}),
       },
       control,
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { childCommand, findSetpriv, parentArg, parentFrom, startParentWatch, watchParent, type WatchedProcess } from '../src/adapter.js';
+import { childCommand, findSetpriv, parentArg, parentFrom, progressArg, progressFrom, startParentWatch, watchParent, type WatchedProcess } from '../src/adapter.js';
 
 describe('how a child process is started so that it ends with its parent', () => {
   it('findSetpriv: the first setpriv that runs with --pdeathsig, on Linux only, unless THREADKIT_PARENT_WATCH=thread', () => {
@@ -31,6 +31,13 @@ describe('how a child process is started so that it ends with its parent', () =>
   it('the parent argument round-trips among other arguments', () => {
     expect(parentFrom(['--x', parentArg(4242, 'signal'), 'y'])).toEqual({ pid: 4242, watch: 'signal' });
     expect(parentFrom([parentArg(7, 'thread')])).toEqual({ pid: 7, watch: 'thread' });
+  });
+
+  it('the progress-cell argument round-trips; without it there is no cell', () => {
+    expect(progressFrom(['entry.js', progressArg(4), parentArg(7, 'signal')])).toBe(4);
+    expect(progressFrom(['entry.js', parentArg(7, 'signal')])).toBeUndefined();
+    expect(progressFrom(['--threadkit-progress=x'])).toBeUndefined();
+    expect(() => progressArg(2)).toThrow(/a progress cell is a file descriptor from 3 up, got 2/);
   });
 
   it('a missing or malformed parent argument is a named error', () => {

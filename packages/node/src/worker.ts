@@ -2,8 +2,9 @@
  * The worker entry for both kinds: in a worker thread it talks over `parentPort`, in a
  * forked process over the IPC channel; either way it hands control to core's worker loop.
  */
+import { writeSync } from 'node:fs';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { startParentWatch } from '@threadkit/core/adapter';
+import { progressFrom, startParentWatch } from '@threadkit/core/adapter';
 import { runWorker } from '@threadkit/core/worker';
 
 const port = isMainThread ? null : parentPort;
@@ -38,6 +39,18 @@ if (!port) {
   process.on('disconnect', () => process.exit(1));
 }
 
+// A pool's process worker counts the tasks it starts in its progress cell, if its parent gave it one.
+const cell = port ? undefined : progressFrom(process.argv.slice(2));
+const cellBytes = new DataView(new ArrayBuffer(4));
+function progress(count: number): boolean {
+  cellBytes.setInt32(0, count, true);
+  try {
+    return writeSync(cell!, cellBytes, 0, 4, 0) === 4;
+  } catch {
+    return false;
+  }
+}
+
 runWorker({
   post: port ? (data) => port.postMessage(data) : send,
   onMessage: (handler) => {
@@ -49,6 +62,7 @@ runWorker({
     process.on('unhandledRejection', handler);
   },
   importModule,
+  ...(cell === undefined ? {} : { progress }),
   exit: (code) => {
     if (port || unsent === 0) process.exit(code);
     else exitWhenSent = () => process.exit(code);

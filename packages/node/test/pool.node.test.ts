@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Pool, Queue, WorkerExitError, taskModule } from '@threadkit/node';
+import { Pool, Queue, WorkerExitError, nodeRuntime, taskModule } from '@threadkit/node';
 import { fixturesUrl } from '@threadkit/core/conformance';
 
 const script = fileURLToPath(new URL('./fixtures/pool-liveness.mjs', import.meta.url));
@@ -108,6 +108,32 @@ describe('Pool of processes, a worker killed from outside in the middle of a bat
       } else expect(count.get(id) ?? 0, `failed task ${id} ran at most once`).toBeLessThanOrEqual(1);
     });
     expect(pool.stats().crashed).toBe(2);
+  }, 60_000);
+});
+
+describe('Pool of processes: the count of started tasks', () => {
+  it('is kept in a progress cell, so quick tasks still report their results in batches, not one message each', async () => {
+    // Count the messages the worker sends, and read its cell, through the runtime the pool uses.
+    const spawn = nodeRuntime.spawn;
+    const handles: { progress?(): number }[] = [];
+    let messages = 0;
+    (nodeRuntime as { spawn: typeof spawn }).spawn = (options, events) => {
+      const handle = spawn(options, { ...events, message: (data) => (messages++, events.message(data)) });
+      handles.push(handle);
+      return handle;
+    };
+    try {
+      await using pool = new Pool({ kind: 'process', size: 1 });
+      await pool.apply(tasks.pid);
+      const before = messages;
+      const n = 400;
+      const out = await Promise.all(Array.from({ length: n }, () => pool.apply(tasks.pid)));
+      expect(out.length).toBe(n);
+      expect(handles[0]!.progress?.(), 'the worker counted every task it started in its cell').toBe(n + 1);
+      expect(messages - before, 'results came back in batches').toBeLessThan(n / 4);
+    } finally {
+      (nodeRuntime as { spawn: typeof spawn }).spawn = spawn;
+    }
   }, 60_000);
 });
 
