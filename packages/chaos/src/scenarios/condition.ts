@@ -41,10 +41,11 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
   const living: Waiter[] = [];
   const all: Waiter[] = [];
   let ids = 0;
+  const order = join(ctx.dir, 'wait-order.log');
   const spawnWaiter = (): void => {
     const id = ++ids;
     const log = join(ctx.dir, `waiter-${id}.log`);
-    const w = ctx.spawn(`waiter ${id}`, { target: tasks.waiter, args: [cond, stop, log] });
+    const w = ctx.spawn(`waiter ${id}`, { target: tasks.waiter, args: [cond, stop, log, order, id] });
     const waiter = { id, w, log };
     living.push(waiter);
     all.push(waiter);
@@ -52,22 +53,33 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
   for (let i = rng.int(3, 5); i > 0; i--) spawnWaiter();
 
   const rounds = rng.int(3, 6);
+  // Two rounds kill the longest-waiting waiter and notify one, racing the kill and the notify both
+  // ways: the notify goes to the dying waiter and must pass on to the next.
+  const [forcedA = 1, forcedB = 2] = rng.sample([...Array(rounds - 1).keys()].map((i) => i + 1), 2);
+  const forcedOrder = new Map<number, Order>([
+    [forcedA, 'kill, notify, await'],
+    [forcedB, 'notify, kill, await'],
+  ]);
   for (let round = 1; round <= rounds; round++) {
     const last = round === rounds;
     // Every living waiter waits: its last line is `reg`, and the lock is free of it.
     if (!(await ctx.until(`round ${round}: every living waiter waits`, () => living.every((w) => lastLine(w) === 'reg')))) return;
-    const order: Order = last
-      ? 'kill, notify, let go'
-      : rng.pick(['kill, await, notify', 'kill, notify, await', 'notify, kill, await', 'a notifier notifies and dies holding the lock'] as const);
+    const strict = ['kill, await, notify', 'kill, notify, await', 'notify, kill, await'] as const;
+    const forced = forcedOrder.has(round);
+    const order: Order = last ? 'kill, notify, let go' : (forcedOrder.get(round) ?? rng.pick([...strict, 'a notifier notifies and dies holding the lock'] as const));
     const byNotifier = order === 'a notifier notifies and dies holding the lock';
     // Held by the main thread, the lock shows who waits; a notifier (which needs it) sees the same waiters.
     if (!byNotifier && (await ctx.within(cond.acquire(), `round ${round}: the main thread takes the condition's lock`)) === TIMED_OUT) return;
     const waiting = living.filter((w) => lastLine(w) === 'reg');
-    const victims = byNotifier ? [] : rng.sample(waiting, rng.int(0, Math.min(2, waiting.length - 1)));
+    const longest = (): Waiter => {
+      const lines = readLines(order);
+      return [...waiting].sort((a, b) => lines.lastIndexOf(String(a.id)) - lines.lastIndexOf(String(b.id)))[0]!;
+    };
+    const victims = byNotifier ? [] : forced ? [longest()] : rng.sample(waiting, rng.int(0, Math.min(2, waiting.length - 1)));
     const survivors = waiting.filter((w) => !victims.includes(w));
-    const k = rng.int(0, waiting.length + 1);
+    const k = forced ? 1 : rng.int(0, waiting.length + 1);
     const before = new Map(waiting.map((w) => [w, wokeCount(w)]));
-    const what = `round ${round} (${waiting.length} waiting, ${victims.length} killed, notify(${k}), ${order})`;
+    const what = `round ${round} (${waiting.length} waiting, ${victims.length} killed${forced ? ': the longest waiting' : ''}, notify(${k}), ${order})`;
     ctx.note(what);
     const ends: Promise<unknown>[] = [];
     const killAll = (): void => {

@@ -4,10 +4,11 @@ import { record } from '../log.js';
 
 /**
  * Until `stop` is set: takes the condition's lock, logs `reg` (holding the lock, so once the main
- * thread holds it, a waiter whose last line is `reg` is surely waiting), waits, and logs
- * `woke <what wait() returned>` (still holding the lock) before letting it go.
+ * thread holds it, a waiter whose last line is `reg` is surely waiting) and its id to `order`
+ * (shared by all waiters: the order they began to wait in), waits, and logs `woke <what wait()
+ * returned>` (still holding the lock) before letting it go.
  */
-export async function waiter(cond: Condition, stop: Event, log: string): Promise<number> {
+export async function waiter(cond: Condition, stop: Event, log: string, order: string, id: number): Promise<number> {
   let woke = 0;
   for (;;) {
     await cond.acquire();
@@ -15,6 +16,7 @@ export async function waiter(cond: Condition, stop: Event, log: string): Promise
       cond.release();
       return woke;
     }
+    record(order, String(id));
     record(log, 'reg');
     const notified = await cond.wait();
     record(log, `woke ${notified}`);
