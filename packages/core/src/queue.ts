@@ -8,6 +8,7 @@ import { QUEUE_WAIT_KEYS, WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted 
 import { ALL_DONE, CLOSED_EMPTY, COUNT, DEFAULT_QUEUE_BYTES, EMPTY, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { publishAll } from './publish.js';
 import { isOrigin, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { realmTag } from './runtime.js';
 import { checkOptionNames, describe } from './timeout.js';
 
 /** Options of `new Queue()`. */
@@ -69,7 +70,10 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
     super(revived ? options : { kind: 'new', words: HEADER_WORDS, bytes: Ring.bufferSize(config!.bytes) - HEADER_WORDS * 4 });
     if (this.buffer) {
       this.#ring = new Ring(this.buffer, 0, config && { bytes: config.bytes, maxsize: config.maxsize });
-      this.#outbox = new Outbox(this.#ring);
+      // A put that reserves (a bounded or joinable queue) is tracked per producing thread until
+      // published, so a thread's death gives back what its lost puts reserved.
+      const reserves = Atomics.load(this.#ring.mem, MAXSIZE) > 0 || this instanceof JoinableQueue;
+      this.#outbox = new Outbox(this.#ring, reserves ? realmTag() : undefined);
     }
   }
 
@@ -267,6 +271,28 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   /** Gives back an item whose delivery to a dead process was never acknowledged. */
   _handsOver(method: string): boolean {
     return method === 'get';
+  }
+
+  /**
+   * The thread `who` ended: what its puts reserved and it never published (they died with it)
+   * is given back: a bounded queue's slots, a joinable queue's unfinished count.
+   */
+  _releaseIfHeldBy(who: number): boolean {
+    const ring = this.#ring;
+    if (!ring || who <= 0) return false;
+    const lost = ring.releaseProducer(who);
+    if (lost === 0) return false;
+    const mem = ring.mem;
+    if (Atomics.load(mem, MAXSIZE) > 0) {
+      Atomics.sub(mem, SLOTS, lost);
+      Atomics.add(mem, SPACE, 1);
+      notify(mem, SPACE);
+    }
+    if (this instanceof JoinableQueue && Atomics.sub(mem, UNFINISHED, lost) === lost) {
+      Atomics.add(mem, ALL_DONE, 1);
+      notify(mem, ALL_DONE);
+    }
+    return true;
   }
 
   _giveBack(method: string, value: unknown): void {

@@ -47,7 +47,13 @@ export const SLOTS = 80;
 export const UNFINISHED = 81;
 /** JoinableQueue: bumped when UNFINISHED reaches 0. */
 export const ALL_DONE = 82;
-export const HEADER_WORDS = 96;
+// Lines 6–13, the producers' table, for a Queue whose puts reserve (bounded, or joinable): per
+// producing thread, its tag and how many of its puts reserved and are not yet published. A thread
+// terminated before it published loses those items (as in Python); its parent gives back what
+// they reserved, so the queue's count and capacity do not shrink for good.
+const PRODUCERS = 96;
+const PRODUCER_SLOTS = 64;
+export const HEADER_WORDS = PRODUCERS + 2 * PRODUCER_SLOTS;
 const WRAP = -1;
 
 /** What a 64 KiB `Uint8Array` takes in a ring: 8 bytes of entry header, 16 of encoding, the bytes. */
@@ -177,7 +183,7 @@ export class Ring {
    * `srcWords` a 32-bit view of the same memory for their length words. Each contiguous run is one
    * copy. Returns how many entries it wrote; {@link consumed} says how many bytes of `src` they took.
    */
-  publish(src: Uint8Array, srcWords: Int32Array, from: number, to: number): number {
+  publish(src: Uint8Array, srcWords: Int32Array, from: number, to: number, producer = -1): number {
     const mem = this.#mem;
     const ring = this.#bytes;
     let written = 0;
@@ -203,6 +209,9 @@ export class Ring {
       if (runTo >= 0) copyRun(ring, runTo, src, runFrom, at);
       if (written > 0) {
         this.#commit(c, written);
+        // After the commit: a thread terminated between the two has its published items counted
+        // as lost, and the queue briefly holds more than it reserved, rather than less for good.
+        if (producer >= 0) Atomics.sub(mem, producer + 1, written);
       }
     } finally {
       unlockSync(mem, PUT_LOCK, PUT_SLEEPERS);
@@ -287,6 +296,42 @@ export class Ring {
     }
     if (joinable) Atomics.add(mem, UNFINISHED, 1);
     return 'ok';
+  }
+
+  /**
+   * The producers' table entry of the thread `tag` (the index of its tag word; its count follows),
+   * claimed if it has none; -1 when the table is full (that thread's reservations then go
+   * untracked).
+   */
+  producerEntry(tag: number): number {
+    const mem = this.#mem;
+    const end = PRODUCERS + 2 * PRODUCER_SLOTS;
+    for (let at = PRODUCERS; at < end; at += 2) if (Atomics.load(mem, at) === tag) return at;
+    for (let at = PRODUCERS; at < end; at += 2) {
+      if (Atomics.load(mem, at) === 0 && Atomics.compareExchange(mem, at, 0, tag) === 0) return at;
+    }
+    return -1;
+  }
+
+  /** Counts a put that reserved as not yet published, for the entry {@link producerEntry} gave. */
+  reserved(entry: number): void {
+    if (entry >= 0) Atomics.add(this.#mem, entry + 1, 1);
+  }
+
+  /**
+   * The thread `tag` ended: frees its producers' table entry and returns how many of its puts
+   * had reserved and were never published (its parent gives their reservations back).
+   */
+  releaseProducer(tag: number): number {
+    const mem = this.#mem;
+    const end = PRODUCERS + 2 * PRODUCER_SLOTS;
+    for (let at = PRODUCERS; at < end; at += 2) {
+      if (Atomics.load(mem, at) !== tag) continue;
+      const lost = Atomics.exchange(mem, at + 1, 0);
+      Atomics.compareExchange(mem, at, tag, 0);
+      return Math.max(0, lost);
+    }
+    return 0;
   }
 
   /**
@@ -380,7 +425,15 @@ export class Outbox implements Publisher {
   #end = 0;
   #waiting = false;
 
-  constructor(private readonly ring: Ring) {}
+  /** The producers' table entry of this realm, for a ring whose puts reserve (-1: none, or not tracked). */
+  readonly #entry: number;
+
+  constructor(
+    private readonly ring: Ring,
+    producer?: number,
+  ) {
+    this.#entry = producer === undefined ? -1 : ring.producerEntry(producer);
+  }
 
   /**
    * Encodes `item` as the next entry, not yet added: returns its payload length. Throws
@@ -403,6 +456,7 @@ export class Outbox implements Publisher {
 
   /** Adds the entry last encoded (`n` bytes). */
   add(n: number): void {
+    this.ring.reserved(this.#entry);
     const buf = this.#encoder.scratch;
     let words = this.#words;
     if (words.buffer !== buf.buffer) words = this.#words = new Int32Array(buf.buffer, 0, buf.length >> 2);
@@ -436,7 +490,7 @@ export class Outbox implements Publisher {
   publish(): number {
     if (this.#count === 0) return 0;
     const ring = this.ring;
-    const written = ring.publish(this.#encoder.scratch, this.#words, this.#offset, this.#end);
+    const written = ring.publish(this.#encoder.scratch, this.#words, this.#offset, this.#end, this.#entry);
     this.#offset += ring.consumed;
     this.#count -= written;
     if (this.#count === 0) {

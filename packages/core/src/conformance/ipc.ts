@@ -15,12 +15,15 @@ import {
   Semaphore,
   SimpleQueue,
   TimeoutError,
+  taskModule,
   type Transport,
   type WorkerKind,
 } from '../index.js';
 import { PATIENCE_MS, kindName, spawner, tasks, underTransport } from './helpers.js';
 import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
+
+const faultTasks = taskModule<typeof import('./fixtures/fault-tasks.js')>(new URL('./fixtures/fault-tasks.js', import.meta.url));
 
 
 type Item = { producer: number; seq: number };
@@ -180,6 +183,36 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
         await q.put(2);
         deepEqual([await q.get(), await q.get()], [1, 2]);
       });
+    }
+
+    if (kind === 'thread' && transport === 'shared') {
+      for (const Q of [Queue, JoinableQueue]) {
+        t.it(`${Q.name}: a thread terminated with puts it never published gives back what they reserved`, async () => {
+          // Room in bytes for 2 items of 1500 bytes; a thread's outbox holds back at most the ring's
+          // bytes, 3 more: 5 puts return, and 3 of them wait in the outbox when the producer dies.
+          const [q, done] = under(() => [new Q<Uint8Array>({ maxsize: 8, bytes: 4096 }), new Event()] as const);
+          const producer = spawn({ target: faultTasks.putUnpublished, args: [q, 5, 1500, done] });
+          equal(await done.wait({ timeout: PATIENCE_MS }), true, 'the producer put 5');
+          await producer.terminate();
+          let got = 0;
+          while (!q.empty()) {
+            q.getNowait();
+            if (q instanceof JoinableQueue) q.taskDone();
+            got++;
+          }
+          equal(got, 2, 'the items that fitted arrived; the others died unpublished with their thread');
+          equal(q.qsize(), 0, 'their slots came back');
+          for (let i = 0; i < 8; i++) q.putNowait(new Uint8Array(8));
+          equal(q.full(), true, 'the whole maxsize is there again');
+          if (q instanceof JoinableQueue) {
+            for (let i = 0; i < 8; i++) {
+              await q.get();
+              q.taskDone();
+            }
+            await q.join({ timeout: PATIENCE_MS });
+          }
+        });
+      }
     }
 
     t.it('an aborted get() rejects and takes nothing', async () => {
