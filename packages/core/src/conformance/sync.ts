@@ -16,7 +16,7 @@ import {
   type Transport,
   type WorkerKind,
 } from '../index.js';
-import { kindName, sleepFor, spawner, tasks, underTransport } from './helpers.js';
+import { PATIENCE_MS, kindName, sleepFor, spawner, tasks, underTransport } from './helpers.js';
 import { deepEqual, equal, match, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
 
@@ -33,11 +33,11 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     t.it('Lock: a worker holds it, the main thread cannot take it until released', async () => {
       const [lock, held, letGo] = under(() => [new Lock(), new Event(), new Event()] as const);
       const w = spawn({ target: tasks.holdLock, args: [lock, held, letGo] });
-      equal(await held.wait({ timeout: 10_000 }), true, 'the worker took it');
+      equal(await held.wait({ timeout: PATIENCE_MS }), true, 'the worker took it');
       equal(await lock.acquire({ blocking: false }), false, 'held elsewhere: a non-blocking acquire fails');
       equal(await lock.acquire({ timeout: 50 }), false, 'held elsewhere: a timed acquire times out');
       letGo.set();
-      equal(await lock.acquire({ timeout: 10_000 }), true, 'taken once released');
+      equal(await lock.acquire({ timeout: PATIENCE_MS }), true, 'taken once released');
       lock.release();
       equal(await w.result(), 'released');
     });
@@ -69,7 +69,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     t.it(`Lock: a ${Kind.toLowerCase()} terminated while holding it does not take it to the grave`, async () => {
       const [lock, held] = under(() => [new Lock(), new Event()] as const);
       const w = spawn({ target: tasks.holdForever, args: [lock, held] });
-      equal(await held.wait({ timeout: 10_000 }), true);
+      equal(await held.wait({ timeout: PATIENCE_MS }), true);
       equal(await lock.acquire({ timeout: 30 }), false);
       await w.terminate();
       equal(await lock.acquire({ timeout: 5_000 }), true, 'released when its holder died');
@@ -99,11 +99,11 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       const [sem, a, b, letGo] = under(() => [new Semaphore(2), new Event(), new Event(), new Event()] as const);
       const first = spawn({ target: tasks.holdPermit, args: [sem, a, letGo] });
       const second = spawn({ target: tasks.holdPermit, args: [sem, b, letGo] });
-      await a.wait({ timeout: 10_000 });
-      await b.wait({ timeout: 10_000 });
+      await a.wait({ timeout: PATIENCE_MS });
+      await b.wait({ timeout: PATIENCE_MS });
       equal(await sem.acquire({ blocking: false }), false, 'both permits are out');
       letGo.set();
-      equal(await sem.acquire({ timeout: 10_000 }), true, 'one comes back');
+      equal(await sem.acquire({ timeout: PATIENCE_MS }), true, 'one comes back');
       sem.release();
       await Promise.all([first.join(), second.join()]);
       equal(sem.value, 2);
@@ -116,11 +116,11 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       t.it(`${Sem.name}: permits held by a ${Kind.toLowerCase()} that dies come back, and the next taker is told`, async () => {
         const [sem, held] = under(() => [new Sem(3), new Event()] as const);
         const holder = spawn({ target: faultTasks.holdPermits, args: [sem, 2, held] });
-        equal(await held.wait({ timeout: 20_000 }), true, 'the holder took two permits');
+        equal(await held.wait({ timeout: PATIENCE_MS }), true, 'the holder took two permits');
         equal(sem.value, 1);
         await holder.terminate();
         equal(sem.value, 3, "the dead holder's permits came back");
-        const taker = spawn({ target: faultTasks.acquireAndTell, args: [sem, 20_000] });
+        const taker = spawn({ target: faultTasks.acquireAndTell, args: [sem, PATIENCE_MS] });
         deepEqual(await taker.result(), [true, true], 'the next taker took one and was told it came from a dead holder');
         // The taker ended holding its permit: that one comes back too.
         equal(sem.value, 3);
@@ -132,7 +132,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       t.it(`${Sem.name}: a ${Kind.toLowerCase()} that gave its permits back gives nothing more when it dies`, async () => {
         const [sem, done] = under(() => [new Sem(2), new Event()] as const);
         const worker = spawn({ target: faultTasks.takeAndGiveBack, args: [sem, 2, done] });
-        equal(await done.wait({ timeout: 20_000 }), true);
+        equal(await done.wait({ timeout: PATIENCE_MS }), true);
         await worker.terminate();
         equal(sem.value, 2, 'no permit counted twice');
         equal(await sem.acquire({ blocking: false }), true);
@@ -144,7 +144,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     t.it(`Semaphore({ robust: false }): permits held by a ${Kind.toLowerCase()} that dies stay taken, as in Python`, async () => {
       const [sem, held] = under(() => [new Semaphore(2, { robust: false }), new Event()] as const);
       const holder = spawn({ target: faultTasks.holdPermits, args: [sem, 1, held] });
-      equal(await held.wait({ timeout: 20_000 }), true);
+      equal(await held.wait({ timeout: PATIENCE_MS }), true);
       await holder.terminate();
       equal(sem.value, 1, 'a semaphore that counts events does not hand back what a consumer took');
     });
@@ -186,10 +186,10 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       const [lock, waiting] = under(() => [new Lock(), new Semaphore(0)] as const);
       await lock.acquire();
       const waiter = spawn({ target: faultTasks.tryAcquireSignalled, args: [lock, waiting, 60_000] });
-      equal(await waiting.acquire({ timeout: 20_000 }), true, 'the waiter is about to wait');
+      equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, 'the waiter is about to wait');
       await waiter.terminate();
       lock.release();
-      equal(await lock.acquire({ timeout: 20_000 }), true, 'free for the living');
+      equal(await lock.acquire({ timeout: PATIENCE_MS }), true, 'free for the living');
       lock.release();
     });
 
@@ -205,15 +205,15 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
         for (let i = 0; i < rounds; i++) {
           const dead = spawn({ target: tasks.conditionWait, args: [cond, waiting, 60_000] });
           workers.push(dead);
-          equal(await waiting.acquire({ timeout: 10_000 }), true, `waiter ${i + 1} took the lock`);
+          equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, `waiter ${i + 1} took the lock`);
           await dead.terminate();
           equal(await cond.acquire({ timeout: 5_000 }), true, 'the lock is free');
           cond.release();
         }
-        const live = spawn({ target: tasks.conditionWait, args: [cond, waiting, 10_000] });
+        const live = spawn({ target: tasks.conditionWait, args: [cond, waiting, PATIENCE_MS] });
         workers.push(live);
-        equal(await waiting.acquire({ timeout: 10_000 }), true, 'the living waiter took the lock');
-        await cond.withLock(() => cond.notify(1), { timeout: 10_000 });
+        equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, 'the living waiter took the lock');
+        await cond.withLock(() => cond.notify(1), { timeout: PATIENCE_MS });
         equal(await live.result(), true, 'the living waiter was notified');
       } finally {
         await Promise.all(workers.map((w) => w.terminate()));
@@ -228,12 +228,12 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       t.it(`Condition: notify(1) ${order} of a waiting ${Kind.toLowerCase()} reaches the living waiter`, async () => {
         const [cond, waiting] = under(() => [new Condition(), new Semaphore(0)] as const);
         const dying = spawn({ target: tasks.conditionWait, args: [cond, waiting, 120_000] });
-        equal(await waiting.acquire({ timeout: 20_000 }), true, 'the first waiter took the lock');
-        const living = spawn({ target: tasks.conditionWait, args: [cond, waiting, 20_000] });
-        equal(await waiting.acquire({ timeout: 20_000 }), true, 'the second waiter took the lock');
+        equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, 'the first waiter took the lock');
+        const living = spawn({ target: tasks.conditionWait, args: [cond, waiting, PATIENCE_MS] });
+        equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, 'the second waiter took the lock');
         try {
           // Taking the lock here means both have let it go inside wait(): both wait, the dying one first.
-          equal(await cond.acquire({ timeout: 20_000 }), true);
+          equal(await cond.acquire({ timeout: PATIENCE_MS }), true);
           cond.release();
           if (order === 'after the death is known') {
             await dying.terminate();
@@ -251,7 +251,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
             });
           }
           equal(await living.result(), true, 'the living waiter was notified, not timed out');
-          equal(await cond.acquire({ timeout: 20_000 }), true, 'nobody kept the lock');
+          equal(await cond.acquire({ timeout: PATIENCE_MS }), true, 'nobody kept the lock');
           cond.release();
         } finally {
           await Promise.all([dying.terminate(), living.terminate()]);
@@ -261,8 +261,8 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
 
     t.it('Condition: notify(1) wakes one waiter, notifyAll() the rest; wait() without the lock throws', async () => {
       const [cond, waiting] = under(() => [new Condition(), new Semaphore(0)] as const);
-      const a = spawn({ target: tasks.conditionWait, args: [cond, waiting, 10_000] });
-      const b = spawn({ target: tasks.conditionWait, args: [cond, waiting, 10_000] });
+      const a = spawn({ target: tasks.conditionWait, args: [cond, waiting, PATIENCE_MS] });
+      const b = spawn({ target: tasks.conditionWait, args: [cond, waiting, PATIENCE_MS] });
       await waiting.acquire();
       await waiting.acquire();
       // Both hold then release the lock inside wait(): taking it here means both wait.
@@ -286,7 +286,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     t.it('Barrier: every party gets a distinct index; a timeout breaks it for all', async () => {
       const barrier = under(() => new Barrier(3));
       const parties = [0, 1].map(() => spawn({ target: tasks.barrierWait, args: [barrier] }));
-      const mine = await barrier.wait({ timeout: 10_000 });
+      const mine = await barrier.wait({ timeout: PATIENCE_MS });
       const indices = [mine, ...(await Promise.all(parties.map((p) => p.result())))];
       deepEqual([...indices].sort(), [0, 1, 2]);
       const small = under(() => new Barrier(3));
@@ -302,7 +302,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
 
     t.it('Barrier: abort() breaks waiters in workers', async () => {
       const barrier = under(() => new Barrier(2));
-      const w = spawn({ target: tasks.barrierWait, args: [barrier, 10_000] });
+      const w = spawn({ target: tasks.barrierWait, args: [barrier, PATIENCE_MS] });
       await sleepFor(200);
       barrier.abort();
       equal(await w.result(), 'BrokenBarrierError');
