@@ -23,7 +23,7 @@ import {
   type PoolOptions,
   type WorkerKind,
 } from '../index.js';
-import { kindName, sleepFor } from './helpers.js';
+import { PATIENCE_MS, kindName, sleepFor } from './helpers.js';
 import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
 
@@ -80,23 +80,23 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     });
 
     t.it('a result is not held back while the worker runs its next, longer task', async () => {
-      await withPool({ size: 1 }, async (pool) => {
+      // The next task runs until it is aborted, and it is aborted only once the quick result is
+      // here: had the result waited for the task to end, neither would ever come.
+      await withPool({ size: 1, abortGrace: 200 }, async (pool) => {
         await pool.apply(tasks.add, [0, 0]);
-        const t0 = Date.now();
-        const quick = pool.apply(tasks.add, [1, 2]).then((v) => ({ v, ms: Date.now() - t0 }));
-        const slow = pool.apply(tasks.sleep, [1_500]);
-        const { v, ms } = await quick;
-        equal(v, 3);
-        ok(ms < 1_000, `the quick result came after ${ms} ms, while the next task sleeps 1500 ms`);
-        await slow;
+        const waiting = new AbortController();
+        const quick = pool.apply(tasks.add, [1, 2]);
+        const slow = pool.apply(tasks.waitForAbort, [600_000], { signal: waiting.signal });
+        equal(await quick, 3);
+        waiting.abort();
+        await rejects(slow, AbortError);
         // The same when the next task is CPU-bound (it never yields, so the worker must send first).
-        const t1 = Date.now();
-        const quick2 = pool.apply(tasks.add, [2, 2]).then((x) => ({ x, ms2: Date.now() - t1 }));
-        const spin = pool.apply(tasks.spinUntilAborted, [1_500]);
-        const { x, ms2 } = await quick2;
-        equal(x, 4);
-        ok(ms2 < 1_000, `the quick result came after ${ms2} ms, while the next task spins 1500 ms`);
-        equal(await spin, 'ran to the end');
+        const spinning = new AbortController();
+        const quick2 = pool.apply(tasks.add, [2, 2]);
+        const spin = pool.apply(tasks.spinUntilAborted, [600_000], { signal: spinning.signal });
+        equal(await quick2, 4);
+        spinning.abort();
+        await rejects(spin, AbortError);
       });
     });
 
@@ -358,8 +358,9 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         equal(pool.stats().crashed, sharesMemory() ? 0 : 1, sharesMemory() ? 'the spinning task stopped by itself' : 'the worker was replaced');
 
         const deaf = new AbortController();
-        const hung = pool.apply(tasks.ignoreAbort, [], { signal: deaf.signal });
-        await sleepFor(50);
+        const deafStarted = new Event();
+        const hung = pool.apply(tasks.ignoreAbort, [deafStarted], { signal: deaf.signal });
+        ok(await deafStarted.wait({ timeout: PATIENCE_MS }), 'the task that ignores its signal runs');
         deaf.abort();
         await rejects(hung, AbortError);
         const crashed = pool.stats().crashed;
@@ -371,13 +372,18 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     t.it('an aborted task that has not started never runs; a pre-aborted signal rejects at once', async () => {
       await withPool({ size: 1 }, async (pool) => {
         equal(await pool.apply(tasks.hit), 1);
-        const blocker = pool.apply(tasks.sleep, [300]);
+        // The blocker runs until it is aborted, after the tasks behind it: they cannot have started.
+        const blocking = new AbortController();
+        const started = new Event();
+        const blocker = pool.apply(tasks.waitForAbort, [600_000, started], { signal: blocking.signal });
         const controllers = [new AbortController(), new AbortController(), new AbortController()];
         const queued = controllers.map((c) => pool.apply(tasks.hit, [], { signal: c.signal }));
-        await sleepFor(50); // the first of them is now held by the worker, behind the blocker
+        ok(await started.wait({ timeout: PATIENCE_MS }), 'the blocker runs');
+        await sleepFor(20); // a turn or two: the first of them may now be held by the worker, behind the blocker
         for (const c of controllers) c.abort();
         await Promise.all(queued.map((q) => rejects(q, AbortError)));
-        await blocker;
+        blocking.abort();
+        await rejects(blocker, AbortError);
         await rejects(pool.apply(tasks.hit, [], { signal: AbortSignal.abort() }), AbortError);
         equal(await pool.apply(tasks.hit), 2, 'none of the aborted tasks ran');
         equal(pool.stats().crashed, 0);
