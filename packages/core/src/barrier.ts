@@ -3,7 +3,7 @@
  * processes. Each `wait()` gets a distinct index; a timeout, `abort()` or `reset()` breaks it
  * and every waiter gets `BrokenBarrierError`.
  */
-import { BrokenBarrierError } from './errors.js';
+import { BrokenBarrierError, ThreadkitError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
 import { WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { lockSync, unlockSync } from './mutex.js';
@@ -144,7 +144,7 @@ export class Barrier extends SharedObject {
   /** Puts it in the broken state: current and future waiters get `BrokenBarrierError` until `reset()`. */
   abort(): void {
     if (this.remote) {
-      void this.call('abort', []).catch(() => {});
+      this.fire('abort', []);
       return;
     }
     this.#break();
@@ -153,7 +153,7 @@ export class Barrier extends SharedObject {
   /** Returns it to the empty state; parties waiting now get `BrokenBarrierError`. */
   reset(): void {
     if (this.remote) {
-      void this.call('reset', []).catch(() => {});
+      this.fire('reset', []);
       return;
     }
     const mem = this.mem!;
@@ -173,7 +173,7 @@ export class Barrier extends SharedObject {
       case 'reset':
         return this.reset();
       default:
-        throw new Error(`Barrier has no remote method ${method}`);
+        throw new ThreadkitError(`Barrier has no remote method ${method}`);
     }
   }
 }

@@ -3,6 +3,7 @@
  * shareable with threads and processes. Waiters are served first come, first served, and
  * `notify(n)` wakes at most n of them.
  */
+import { InvalidStateError, ThreadkitError } from './errors.js';
 import { deadlineOf, notify as wake, wait, type AbortSignalLike } from './futex.js';
 import { marshal, revive, type MarshalContext } from './handle.js';
 import { Lock, RLock, WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from './lock.js';
@@ -100,7 +101,7 @@ export class Condition extends SharedObject {
   async #wait(who: number, timeout: number | undefined, signal: AbortSignalLike | undefined): Promise<Served> {
     const what = 'Cannot wait on Condition';
     const mem = this.mem!;
-    if (!this.lock._heldBy(who)) throw new Error(`${what}: its lock is not held by this thread; acquire it first (await cond.acquire() or cond.withLock(...))`);
+    if (!this.lock._heldBy(who)) throw new InvalidStateError(`${what}: its lock is not held by this thread; acquire it first (await cond.acquire() or cond.withLock(...))`);
     throwIfAborted(what, signal);
     let slot = -1;
     // A slot is claimed by writing our tag into its owner word, and becomes WAITING last: a thread
@@ -150,6 +151,7 @@ export class Condition extends SharedObject {
    * predicate's last value (false-y when `timeout` ms passed first).
    */
   async waitFor<T>(predicate: () => T | Promise<T>, options?: WaitOptions | number): Promise<T> {
+    if (typeof predicate !== 'function') throw new TypeError(`Cannot wait on Condition: predicate must be a function that says whether to stop waiting, got ${describe(predicate)}`);
     const opts = typeof options === 'number' ? { timeout: options } : options;
     const o = checkWaitOptions('Cannot wait on Condition', opts, WAIT_KEYS);
     const left = deadlineOf(o.timeout);
@@ -165,9 +167,9 @@ export class Condition extends SharedObject {
 
   /** Wakes up to `n` waiters, longest waiting first. Throws when the lock is not held. */
   notify(n = 1): void {
-    if (!Number.isInteger(n) || n < 0) throw new RangeError(`Cannot notify Condition: n must be an integer >= 0, got ${describe(n)}`);
+    checkInteger('Cannot notify Condition', 'n', n, 0);
     if (this.remote) {
-      void this.call('notify', [n]).catch(() => {});
+      this.fire('notify', [n]);
       return;
     }
     this.#notify(currentCaller(), n);
@@ -179,7 +181,7 @@ export class Condition extends SharedObject {
   }
 
   #notify(who: number, n: number): void {
-    if (!this.lock._heldBy(who)) throw new Error('Cannot notify Condition: its lock is not held by this thread; acquire it first');
+    if (!this.lock._heldBy(who)) throw new InvalidStateError('Cannot notify Condition: its lock is not held by this thread; acquire it first');
     this.#wake(n, Atomics.load(this.mem!, NEXT_TICKET));
   }
 
@@ -242,7 +244,7 @@ export class Condition extends SharedObject {
       case 'notify':
         return _asCaller(who, () => this.#notify(who, args[0] as number));
       default:
-        throw new Error(`Condition has no remote method ${method}`);
+        throw new ThreadkitError(`Condition has no remote method ${method}`);
     }
   }
 

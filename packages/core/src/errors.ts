@@ -123,6 +123,24 @@ export class AbortError extends ThreadkitError {
   override readonly code = 'ERR_ABORTED';
 }
 
+/**
+ * A call made in a state that does not allow it, as Python raises `RuntimeError`: `start()` twice,
+ * `join()` before `start()`, `release()` of a lock this thread does not hold, `notify()` without
+ * the condition's lock, using a closed pipe end, `exit()` outside a task.
+ */
+export class InvalidStateError extends ThreadkitError {
+  override readonly code = 'ERR_INVALID_STATE';
+}
+
+/**
+ * An operation that this realm or runtime cannot do: a synchronous method on a proxy to an object
+ * that lives in another process, a pipe end used the wrong way round, memory limits a runtime
+ * cannot enforce. The message names what to use instead.
+ */
+export class UnsupportedError extends ThreadkitError {
+  override readonly code = 'ERR_UNSUPPORTED';
+}
+
 // ---------------------------------------------------------------------------
 // Serialization
 
@@ -258,4 +276,6 @@ const ownErrors: Record<string, { prototype: object }> = {
   BrokenBarrierError,
   PoolClosedError,
   AbortError,
+  InvalidStateError,
+  UnsupportedError,
 };

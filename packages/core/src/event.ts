@@ -1,4 +1,5 @@
 /** `Event`: Python's flag that threads wait for, shareable with threads and processes. */
+import { ThreadkitError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
 import { WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { checkNoArguments, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
@@ -34,7 +35,7 @@ export class Event extends SharedObject {
   set(): void {
     if (this.remote) {
       this.#known = true;
-      void this.call('set', []).catch(() => {});
+      this.fire('set', []);
       return;
     }
     Atomics.store(this.mem!, FLAG, 1);
@@ -46,7 +47,7 @@ export class Event extends SharedObject {
   clear(): void {
     if (this.remote) {
       this.#known = false;
-      void this.call('clear', []).catch(() => {});
+      this.fire('clear', []);
       return;
     }
     Atomics.store(this.mem!, FLAG, 0);
@@ -90,7 +91,7 @@ export class Event extends SharedObject {
       case 'wait':
         return this.wait(withSignal(args[0], signal));
       default:
-        throw new Error(`Event has no remote method ${method}`);
+        throw new ThreadkitError(`Event has no remote method ${method}`);
     }
   }
 }

@@ -35,6 +35,8 @@ export {
   BrokenBarrierError,
   PoolClosedError,
   AbortError,
+  InvalidStateError,
+  UnsupportedError,
   serializeError,
   deserializeError,
 } from './errors.js';

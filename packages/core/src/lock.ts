@@ -3,7 +3,7 @@
  * processes by passing them in `args`. Waits are async (`await lock.acquire()`), so no event
  * loop ever blocks.
  */
-import { AbortError, TimeoutError } from './errors.js';
+import { AbortError, InvalidStateError, ThreadkitError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { checkNoArguments, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { _asCaller, currentCaller, isDead } from './runtime.js';
@@ -198,12 +198,12 @@ export class Lock extends SharedObject {
   /** Releases the lock. Throws if it is not held. */
   release(): void {
     if (this.remote) {
-      if (this.#heldHere === 0) throw new Error(`Cannot release ${this.constructor.name}: it is not held here`);
+      if (this.#heldHere === 0) throw new InvalidStateError(`Cannot release ${this.constructor.name}: it is not held here; release only what acquire() gave you`);
       this.#heldHere--;
-      void this.call('release', []).catch(() => {});
+      this.fire('release', []);
       return;
     }
-    if (Atomics.load(this.mem!, OWNER) === 0) throw new Error(`Cannot release ${this.constructor.name}: it is not held`);
+    if (Atomics.load(this.mem!, OWNER) === 0) throw new InvalidStateError(`Cannot release ${this.constructor.name}: it is not held; release only what acquire() gave you`);
     releaseWord(this.mem!);
   }
 
@@ -215,6 +215,7 @@ export class Lock extends SharedObject {
 
   /** Runs `fn` while holding the lock, and releases it however `fn` ends. */
   async withLock<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError(`Cannot run withLock on ${this.constructor.name}: fn must be the function to run holding it, got ${describe(fn)}`);
     if (!(await this.acquire(options))) {
       throw new TimeoutError(`Cannot acquire ${this.constructor.name}: ${options?.blocking === false ? 'it is held (blocking: false)' : `timed out after ${options?.timeout} ms`}`);
     }
@@ -238,7 +239,7 @@ export class Lock extends SharedObject {
 
   /** Releases it for `who` however deep (RLock) and returns the depth to restore. */
   _releaseAll(who: number): number {
-    if (!this._heldBy(who)) throw new Error(`Cannot release ${this.constructor.name}: it is not held by this thread`);
+    if (!this._heldBy(who)) throw new InvalidStateError(`Cannot release ${this.constructor.name}: it is not held by this thread`);
     releaseWord(this.mem!);
     return 1;
   }
@@ -270,7 +271,7 @@ export class Lock extends SharedObject {
       case 'release':
         return this.release();
       default:
-        throw new Error(`${this.constructor.name} has no remote method ${method}`);
+        throw new ThreadkitError(`${this.constructor.name} has no remote method ${method}`);
     }
   }
 
@@ -315,12 +316,12 @@ export class RLock extends Lock {
   override release(): void {
     if (this.remote) return super.release();
     const mem = this.mem!;
-    if (Atomics.load(mem, OWNER) !== currentCaller()) throw new Error('Cannot release RLock: it is not held by this thread');
+    if (Atomics.load(mem, OWNER) !== currentCaller()) throw new InvalidStateError('Cannot release RLock: it is not held by this thread; only its holder releases it');
     if (Atomics.sub(mem, COUNT, 1) === 1) releaseWord(mem);
   }
 
   override _releaseAll(who: number): number {
-    if (!this._heldBy(who)) throw new Error('Cannot release RLock: it is not held by this thread');
+    if (!this._heldBy(who)) throw new InvalidStateError('Cannot release RLock: it is not held by this thread; only its holder releases it');
     const depth = Atomics.exchange(this.mem!, COUNT, 0);
     releaseWord(this.mem!);
     return depth;

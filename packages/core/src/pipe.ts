@@ -2,7 +2,7 @@
  * `Pipe`: Python's `multiprocessing.Pipe(duplex)`, two `Connection` ends over two rings in one
  * block of memory. Ends travel to threads and processes as ordinary `args`.
  */
-import { EOFError, TimeoutError } from './errors.js';
+import { EOFError, InvalidStateError, ThreadkitError, TimeoutError, UnsupportedError } from './errors.js';
 import { deadlineOf, type AbortSignalLike } from './futex.js';
 import type { MarshalContext } from './handle.js';
 import { WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
@@ -74,17 +74,17 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
   }
 
   #checkOpen(verb: string): void {
-    if (this.#closed) throw new Error(`${this.#what(verb)}: it is closed`);
+    if (this.#closed) throw new InvalidStateError(`${this.#what(verb)}: it is closed; a closed end stays closed (make a new Pipe())`);
   }
 
   /** Sends an object to the other end. Throws when this end is closed, receive-only, or the other end is closed. */
   send(obj: unknown): void {
     this.#checkOpen('send');
-    if (!this.#duplex && this.#side === 0) throw new Error(`${this.#what('send')}: it is the receiving end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
+    if (!this.#duplex && this.#side === 0) throw new UnsupportedError(`${this.#what('send')}: it is the receiving end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
     const n = encodeItem(obj, 'message');
     publishAll();
     if (this.remote) {
-      void this.call('send', [obj]).catch(() => {});
+      this.fire('send', [obj]);
       return;
     }
     const out = this.#out!;
@@ -156,7 +156,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
   async #recv(options: WaitOptions | number | undefined): Promise<unknown> {
     const opts = typeof options === 'number' ? { timeout: options } : options;
     this.#checkOpen('recv');
-    if (!this.#duplex && this.#side === 1) throw new Error(`${this.#what('recv')}: it is the sending end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
+    if (!this.#duplex && this.#side === 1) throw new UnsupportedError(`${this.#what('recv')}: it is the sending end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender]); call recv() on the receiving end instead`);
     const inRing = this.#in;
     const what = this.#what('recv');
     const o = checkWaitOptions(what, opts, WAIT_KEYS);
@@ -183,7 +183,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
     const o = checkWaitOptions(what, opts, WAIT_KEYS);
     if (this.remote) return (await this.call('poll', [sendable(opts)], o.signal)) as boolean;
     const inRing = this.#in;
-    if (!inRing) throw new Error(`${what}: it is the sending end of a one-way pipe`);
+    if (!inRing) throw new UnsupportedError(`${what}: it is the sending end of a one-way pipe; poll the receiving end`);
     const mem = inRing.mem;
     const left = deadlineOf(o.timeout);
     for (;;) {
@@ -201,7 +201,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
     if (this.#closed) return;
     this.#closed = true;
     if (this.remote) {
-      void this.call('close', []).catch(() => {});
+      this.fire('close', []);
       return;
     }
     this.#in?.close();
@@ -254,7 +254,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
       case 'close':
         return this.close();
       default:
-        throw new Error(`Connection has no remote method ${method}`);
+        throw new ThreadkitError(`Connection has no remote method ${method}`);
     }
   }
 }

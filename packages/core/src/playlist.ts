@@ -5,7 +5,7 @@
 import { _now } from './_globals.js';
 import { Process, Thread, type BaseThread, type Invocation } from './thread.js';
 import type { AnyFunction, Target } from './task.js';
-import { describe } from './timeout.js';
+import { checkInteger, checkOptionsObject, describe } from './timeout.js';
 
 /** One entry: a title, the task to play and its arguments. */
 export interface PlaylistEntry<F extends AnyFunction = AnyFunction> {
@@ -81,16 +81,15 @@ export class Playlist {
   }
 
   /** Plays every entry and resolves with the timeline. An entry that fails is recorded with its error; the others still play. */
-  async play(options: PlayOptions = {}): Promise<PlaylistReport> {
-    const { mode = 'sequential', onEvent } = options;
+  async play(options?: PlayOptions): Promise<PlaylistReport> {
+    const { mode = 'sequential', onEvent, concurrency: wanted } = checkOptionsObject<PlayOptions>('Cannot play', options, ['mode', 'concurrency', 'onEvent']);
+    if (onEvent !== undefined && typeof onEvent !== 'function') throw new TypeError(`Cannot play: onEvent must be a function, got ${describe(onEvent)}`);
     if (mode !== 'sequential' && mode !== 'threads' && mode !== 'processes') {
       throw new TypeError(`Cannot play: mode must be 'sequential', 'threads' or 'processes', got ${describe(mode)}`);
     }
     const n = this.entries.length;
-    let concurrency = mode === 'sequential' ? 1 : (options.concurrency ?? n);
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new RangeError(`Cannot play: concurrency must be an integer from 1 and up, got ${describe(options.concurrency)}`);
-    }
+    let concurrency = wanted === undefined ? n : checkInteger('Cannot play', 'concurrency', wanted, 1);
+    if (mode === 'sequential') concurrency = 1;
     concurrency = Math.max(1, Math.min(concurrency, n));
     const origin = _now();
     const timeline: TimelineEntry[] = new Array(n);

@@ -19,7 +19,7 @@
  */
 import { _clearTimeout, _now, _setTimeout, _setWeakTimeout, _asyncDispose, type TimerHandle } from './_globals.js';
 import { explainCloneError, findUncloneable, isCloneFailure } from './clone.js';
-import { AbortError, EOFError, PoolClosedError, QueueFullError, TaskError, TimeoutError, WorkerExitError, WorkerStartError, deserializeError } from './errors.js';
+import { AbortError, EOFError, InvalidStateError, UnsupportedError, PoolClosedError, QueueFullError, TaskError, TimeoutError, WorkerExitError, WorkerStartError, deserializeError } from './errors.js';
 import { allocate, keepAlive, type AbortSignalLike } from './futex.js';
 import { marshal, type MarshalContext } from './handle.js';
 import { CTL_CANCELS, CTL_RING, CTL_TAKEN, CTL_WORDS, CANCEL_RING } from './pool-worker.js';
@@ -108,7 +108,7 @@ function checkResourceLimits(what: string, limits: unknown, runtime: Runtime): R
     }
   }
   if (!runtime.capabilities.resourceLimits) {
-    throw new Error(`${what}: resourceLimits cannot be enforced on ${runtime.name} (its workers take no memory limits); leave them out there`);
+    throw new UnsupportedError(`${what}: resourceLimits cannot be enforced on ${runtime.name} (its workers take no memory limits); leave them out there`);
   }
   return limits as ResourceLimits;
 }
@@ -564,7 +564,7 @@ export class Pool {
   /** Waits until every worker has gone, after `close()` or `terminate()`; Python's `join()`. */
   join(): Promise<void> {
     if (this.#state === 'running') {
-      return Promise.reject(new Error('Cannot join the pool: it still takes tasks; call close() (finish the queued tasks) or terminate() first'));
+      return Promise.reject(new InvalidStateError('Cannot join the pool: it still takes tasks; call close() (finish the queued tasks) or terminate() first'));
     }
     return this.#ended;
   }

@@ -2,7 +2,8 @@
  * `Queue`, `JoinableQueue` and `SimpleQueue`: Python's multi-producer, multi-consumer FIFO
  * queues, shareable with any mix of threads and processes by passing them in `args`.
  */
-import { QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from './errors.js';
+import { explainCloneError, isCloneFailure } from './clone.js';
+import { DataCloneError, QueueClosedError, QueueEmptyError, QueueFullError, ThreadkitError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
 import { QUEUE_WAIT_KEYS, WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
 import { ALL_DONE, CLOSED_EMPTY, COUNT, DEFAULT_QUEUE_BYTES, EMPTY, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
@@ -122,7 +123,13 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
     const what = `Cannot put on ${this.constructor.name}`;
     const o = checkWaitOptions(what, options, QUEUE_WAIT_KEYS);
     if (this.remote) {
-      this.#knownSize = (await this.call('put', [item, sendable(options)], o.signal)) as number;
+      try {
+        this.#knownSize = (await this.call('put', [item, sendable(options)], o.signal)) as number;
+      } catch (error) {
+        // The item could not be sent to the queue's owner (another process): say what part of it.
+        if (isCloneFailure(error) && !(error instanceof DataCloneError)) throw explainCloneError(what, item, 'item', error, 'process');
+        throw error;
+      }
       return;
     }
     const mem = ring!.mem;
@@ -243,7 +250,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   /** Closes it for everyone: `put` throws from now on; `get` drains what is left, then throws `QueueClosedError`. */
   close(): void {
     if (this.remote) {
-      void this.call('close', []).catch(() => {});
+      this.fire('close', []);
       return;
     }
     // What this thread put before close() still goes in: the queue closes once it is published.
@@ -317,7 +324,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
 
   /** Remote methods of subclasses. */
   protected _serveMore(method: string, _args: readonly unknown[], _signal: AbortSignalLike): unknown {
-    throw new Error(`${this.constructor.name} has no remote method ${method}`);
+    throw new ThreadkitError(`${this.constructor.name} has no remote method ${method}`);
   }
 
   /** The ring, for subclasses. */
@@ -338,7 +345,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   /** Marks one item as done. Throws when called more times than items were put. */
   taskDone(): void {
     if (this.remote) {
-      void this.call('taskDone', []).catch(() => {});
+      this.fire('taskDone', []);
       return;
     }
     publishAll();

@@ -125,6 +125,36 @@ export class Endpoint {
     });
   }
 
+  /**
+   * Calls a method on the peer's object `oid` whose caller does not wait for the answer (a release,
+   * a set, a send): a message that cannot be sent throws here, at once; the returned promise
+   * settles with the peer's answer (rejecting with `closedError` once the peer is gone).
+   */
+  fire(oid: number, method: string, args: readonly unknown[]): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const cid = this.#nextCid++;
+    const answer = new Promise((resolve, reject) => this.#outgoing.set(cid, { resolve, reject, cleanup: () => {} }));
+    try {
+      this.send({ t: 'rpc-call', cid, oid, method, args, who: currentCaller() });
+    } catch (error) {
+      this.#outgoing.delete(cid);
+      answer.catch(() => {});
+      throw error;
+    }
+    this.#fired.add(answer);
+    const forget = (): void => void this.#fired.delete(answer);
+    answer.then(forget, forget);
+    return answer;
+  }
+
+  /** The answers of {@link fire} calls still awaited. */
+  #fired = new Set<Promise<unknown>>();
+
+  /** Resolves once every {@link fire} call made so far has been answered (or the peer is gone). */
+  async fired(): Promise<void> {
+    while (this.#fired.size > 0) await Promise.allSettled([...this.#fired]);
+  }
+
   /** Handles an RPC message from the peer. */
   receive(message: RpcMessage): void {
     switch (message.t) {

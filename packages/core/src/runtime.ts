@@ -111,6 +111,8 @@ export interface WorkerScope {
   progress?(count: number): boolean;
 }
 
+import { InvalidStateError } from './errors.js';
+
 let current: Runtime | undefined;
 
 /** Installs the runtime that `Thread`, `Process` and the rest use. Adapters call this on import. */
@@ -122,7 +124,7 @@ export function useRuntime(runtime: Runtime): void {
 /** The installed runtime, or a clear error when core was imported without an adapter. */
 export function getRuntime(): Runtime {
   if (!current) {
-    throw new Error(
+    throw new InvalidStateError(
       "No threadkit runtime is installed: import from '@threadkit/node', '@threadkit/browser' or '@threadkit/deno' rather than '@threadkit/core'",
     );
   }
@@ -181,7 +183,7 @@ export function exit(code = 0): never {
   if (!Number.isInteger(code) || code < 0 || code > 255) {
     throw new RangeError(`Cannot exit: code must be an integer from 0 to 255, got ${String(code)}`);
   }
-  if (!requestExit) throw new Error('Cannot exit: exit() ends a threadkit worker, so call it inside a task; the main program ends the usual way');
+  if (!requestExit) throw new InvalidStateError('Cannot exit: exit() ends a threadkit worker, so call it inside a task; the main program ends the usual way');
   requestExit(code);
   throw new _ExitSignal(code);
 }

@@ -8,7 +8,7 @@
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from './lock.js';
 import { isOrigin, registerShared, SharedObject, withSignal, type Origin } from './shared.js';
-import { TimeoutError } from './errors.js';
+import { ThreadkitError, TimeoutError } from './errors.js';
 import { _asCaller, currentCaller } from './runtime.js';
 import { checkInteger, checkOptionsObject, describe } from './timeout.js';
 import { _asyncDispose } from './_globals.js';
@@ -179,7 +179,7 @@ export class Semaphore extends SharedObject {
     const what = `Cannot release ${this.constructor.name}`;
     checkInteger(what, 'n', n, 1);
     if (this.remote) {
-      void this.call('release', [n]).catch(() => {});
+      this.fire('release', [n]);
       return;
     }
     publishAll();
@@ -195,8 +195,8 @@ export class Semaphore extends SharedObject {
     const bound = Atomics.load(mem, BOUND);
     for (;;) {
       const v = Atomics.load(mem, VALUE);
-      if (bound >= 0 && v + n > bound) throw new RangeError(`${what}: released too many times (value ${v} + ${n} would exceed its initial value ${bound})`);
-      if (v + n > MAX) throw new RangeError(`${what}: value ${v} + ${n} would exceed ${MAX}, the most permits a semaphore holds`);
+      if (bound >= 0 && v + n > bound) throw new RangeError(`${what}: released too many times (value ${v} + ${n} would exceed its initial value ${bound}); release only the permits acquire() gave you, or use a Semaphore, which has no bound`);
+      if (v + n > MAX) throw new RangeError(`${what}: value ${v} + ${n} would exceed ${MAX}, the most permits a semaphore holds; n must be at most ${MAX - v} now`);
       if (Atomics.compareExchange(mem, VALUE, v, v + n) === v) return;
     }
   }
@@ -209,6 +209,7 @@ export class Semaphore extends SharedObject {
 
   /** Runs `fn` holding a permit. */
   async withLock<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError(`Cannot run withLock on ${this.constructor.name}: fn must be the function to run holding a permit, got ${describe(fn)}`);
     if (!(await this.acquire(options))) {
       throw new TimeoutError(`Cannot acquire ${this.constructor.name}: ${options?.blocking === false ? 'no permit is free (blocking: false)' : `timed out after ${options?.timeout} ms`}`);
     }
@@ -232,7 +233,7 @@ export class Semaphore extends SharedObject {
       });
     }
     if (method === 'release') return _asCaller(who, () => this.release(args[0] as number));
-    throw new Error(`${this.constructor.name} has no remote method ${method}`);
+    throw new ThreadkitError(`${this.constructor.name} has no remote method ${method}`);
   }
 
   /** An `acquire` hands a permit over: if its caller died before hearing so, the permit comes back. */

@@ -4,7 +4,7 @@
  * owned by one realm that the others reach through proxies. Subclasses write their logic
  * once, against `this.mem`, and name the methods a proxy may call in `_serve`.
  */
-import { DataCloneError } from './errors.js';
+import { DataCloneError, EOFError, UnsupportedError } from './errors.js';
 import { allocate, hasSharedMemory, isShared, type AbortSignalLike } from './futex.js';
 import { MARSHAL, registerReviver, type MarshalContext, type Marshalled, type Shareable } from './handle.js';
 import type { Endpoint, Servable } from './rpc.js';
@@ -57,7 +57,7 @@ export type SharedData =
 function newMemory(words: number, bytes: number, what: string): ArrayBuffer {
   const choice = currentTransport();
   if (choice === 'shared' && !hasSharedMemory) {
-    throw new Error(
+    throw new UnsupportedError(
       `Cannot create ${what} on shared memory: SharedArrayBuffer is not available here (a page must be cross-origin isolated, with COOP and COEP headers); use the 'auto' or 'message' transport`,
     );
   }
@@ -121,12 +121,26 @@ export abstract class SharedObject implements Shareable, Servable {
     return remote.endpoint.call(remote.oid, method, args, signal);
   }
 
+  /**
+   * Calls a method of the real object from a proxy without waiting (a release, a set, a send): it
+   * cannot throw what the owner refuses, so a refusal surfaces in this realm as an unhandled
+   * rejection (in a worker, the error that escaped its task), never silently. A message that
+   * cannot be sent throws at once; a channel already gone is ignored, as the owner is.
+   */
+  protected fire(method: string, args: readonly unknown[]): void {
+    const remote = this.remote!;
+    remote.endpoint.fire(remote.oid, method, args).catch((error: unknown) => {
+      if (error instanceof EOFError) return;
+      throw error;
+    });
+  }
+
   /** Runs a method for a proxy in another realm. */
   abstract _serve(method: string, args: readonly unknown[], who: number, signal: AbortSignalLike): Promise<unknown> | unknown;
 
   /** A clear error for a synchronous method a proxy cannot answer. */
   protected noSyncOnProxy(method: string, instead: string): Error {
-    return new Error(
+    return new UnsupportedError(
       `${this.constructor.name}.${method}() needs shared memory, which this realm does not share with the ${this.constructor.name}'s owner (an OS process, or a page without cross-origin isolation): ${instead}`,
     );
   }

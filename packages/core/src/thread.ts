@@ -4,6 +4,7 @@
  */
 import {
   DataCloneError,
+  InvalidStateError,
   TaskError,
   TaskNotFoundError,
   TimeoutError,
@@ -21,7 +22,9 @@ import { Endpoint } from './rpc.js';
 import { marshal, type MarshalContext } from './handle.js';
 import { EOFError } from './errors.js';
 import { targetName, targetSpec, type AnyFunction, type Target } from './task.js';
-import { checkTimeout, describe } from './timeout.js';
+import { checkOptionNames, checkTimeout, describe } from './timeout.js';
+
+const THREAD_OPTIONS = ['target', 'args', 'name', 'daemon'];
 
 /** Options of `new Thread(...)` and `new Process(...)`, as Python's `Thread(target=, args=, name=, daemon=)`. */
 export interface ThreadOptions<F extends AnyFunction = AnyFunction> {
@@ -65,6 +68,9 @@ export function activeChildren(): BaseThread[] {
 
 /** Sets what happens to a failure nobody observed (default: its stack is written to stderr once). Pass `undefined` to restore the default. */
 export function setExcepthook(hook: ExceptHook | undefined): void {
+  if (hook !== undefined && typeof hook !== 'function') {
+    throw new TypeError(`Cannot set the excepthook: it must be a function ({ thread, error }) => void, or undefined for the default, got ${describe(hook)}`);
+  }
   excepthook = hook;
 }
 
@@ -114,6 +120,8 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`Cannot create a ${this.constructor.name}: options must be an object, got ${describe(options)}`);
     }
+    // A subclass may take options of its own and pass them on; Thread and Process take these only.
+    if (new.target === Thread || new.target === Process) checkOptionNames(`Cannot create a ${new.target.name}`, options, THREAD_OPTIONS);
     const { target, args = [] as unknown as Parameters<F>, name, daemon = false } = options;
     if (target !== undefined) targetSpec(target, `Cannot create ${this.constructor.name}`);
     if (!Array.isArray(args)) {
@@ -141,7 +149,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     return this.#daemon;
   }
   set daemon(value: boolean) {
-    if (this.#state !== 'initial') throw new Error(`Cannot set daemon on ${this.#label()}: it has already been started`);
+    if (this.#state !== 'initial') throw new InvalidStateError(`Cannot set daemon on ${this.#label()}: it has already been started; set it before calling start(), or pass daemon in the options`);
     if (typeof value !== 'boolean') throw new TypeError(`Cannot set daemon on ${this.#label()}: expected a boolean, got ${describe(value)}`);
     this.#daemon = value;
   }
@@ -173,7 +181,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   /** Starts the worker and runs `run()`. Throws if called twice, or when the arguments cannot be sent. */
   start(): void {
     if (this.#state !== 'initial') {
-      throw new Error(`Cannot start ${this.#label()}: a ${this.kind} can only be started once; create a new one`);
+      throw new InvalidStateError(`Cannot start ${this.#label()}: a ${this.kind} can only be started once; create a new one`);
     }
     const runtime = getRuntime();
     this.#runtime = runtime;
@@ -248,7 +256,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   /** Like {@link invoke}, but reports the worker's start and end times and returns failures instead of throwing them. */
   protected invokeDetailed<G extends AnyFunction>(target: Target<G>, ...args: Parameters<G>): Promise<Invocation<Awaited<ReturnType<G>>>> {
     const handle = this.#handle;
-    if (!handle) return Promise.reject(new Error(`Cannot invoke a task on ${this.#label()}: call start() first; invoke() is for use inside run()`));
+    if (!handle) return Promise.reject(new InvalidStateError(`Cannot invoke a task on ${this.#label()}: call start() first; invoke() is for use inside run()`));
     const name = targetName(target);
     if (this.#workerExited) return Promise.reject(this.#exitError(name));
     let spec;
@@ -285,7 +293,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
    */
   async join(timeout?: number): Promise<boolean> {
     const ms = checkTimeout(`Cannot join ${this.#label()}`, timeout);
-    if (this.#state === 'initial') throw new Error(`Cannot join ${this.#label()}: it has not been started; call start() first`);
+    if (this.#state === 'initial') throw new InvalidStateError(`Cannot join ${this.#label()}: it has not been started; call start() first`);
     return this.#waitDone(ms);
   }
 
@@ -297,7 +305,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   async result(timeout?: number): Promise<R> {
     const ms = checkTimeout(`Cannot get the result of ${this.#label()}`, timeout);
     this.#observed = true;
-    if (this.#state === 'initial') throw new Error(`Cannot get the result of ${this.#label()}: it has not been started; call start() first`);
+    if (this.#state === 'initial') throw new InvalidStateError(`Cannot get the result of ${this.#label()}: it has not been started; call start() first`);
     if (!(await this.#waitDone(ms))) {
       throw new TimeoutError(`Cannot get the result of ${this.name}: it did not finish within ${ms} ms; it is still running (join, or terminate it)`);
     }

@@ -3,6 +3,7 @@
  * start to its end, so sequential play reads as a staircase and concurrent play as a stack.
  */
 import type { PlaylistReport, TimelineEntry } from './playlist.js';
+import { checkInteger, checkOptionsObject, describe } from './timeout.js';
 
 /** Options of {@link renderTimeline}. */
 export interface RenderOptions {
@@ -45,10 +46,17 @@ function fmt(ms: number, unitMs: number, unit: string): string {
 }
 
 /** Renders a report as lines of text: a header, one bar per entry, and the total. */
-export function renderTimeline(report: PlaylistReport, options: RenderOptions = {}): string {
-  const width = Math.max(10, Math.floor(options.width ?? 48));
-  const unitMs = options.unitMs ?? 1000;
-  const unit = options.unit ?? 's';
+export function renderTimeline(report: PlaylistReport, options?: RenderOptions): string {
+  const what = 'Cannot render the timeline';
+  if (typeof report !== 'object' || report === null || !Array.isArray((report as Partial<PlaylistReport>).timeline)) {
+    throw new TypeError(`${what}: report must be what Playlist.play() resolved with ({ mode, elapsed, timeline }), got ${describe(report)}`);
+  }
+  const o = checkOptionsObject<RenderOptions>(what, options, ['width', 'unitMs', 'unit']);
+  const width = Math.max(10, o.width === undefined ? 48 : checkInteger(what, 'width', o.width, 1));
+  const unitMs = o.unitMs ?? 1000;
+  if (typeof unitMs !== 'number' || !(unitMs > 0) || !Number.isFinite(unitMs)) throw new RangeError(`${what}: unitMs must be a number of milliseconds above 0, got ${describe(unitMs)}`);
+  const unit = o.unit ?? 's';
+  if (typeof unit !== 'string') throw new TypeError(`${what}: unit must be a string, got ${describe(unit)}`);
   const rows: readonly TimelineEntry[] = report.timeline.filter(Boolean);
   const span = Math.max(report.elapsed, ...rows.map((r) => r.end), 1);
   const perCol = span / width;

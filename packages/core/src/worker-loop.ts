@@ -73,6 +73,16 @@ export function runWorker(scope: WorkerScope): void {
     retry();
   };
 
+  /**
+   * The worker's work is done: it ends once the calls it made without waiting (a release, a set,
+   * a send through a proxy) have been answered, so an owner's refusal of one surfaces here as an
+   * escaped error (one turn later, as an unhandled rejection) rather than die unseen with it.
+   */
+  const finish = (): void => {
+    if (ended) return;
+    void endpoint.fired().then(() => _setTimeout(() => end(0), 0));
+  };
+
   _enterWorker(scope, (code) => {
     if (ended) return;
     // A pool worker's finished tasks are reported before it goes, with how many it had taken:
@@ -174,7 +184,7 @@ export function runWorker(scope: WorkerScope): void {
       running++;
       void run(message).finally(() => {
         running--;
-        if (closing && running === 0 && !runner?.busy) end(0);
+        if (closing && running === 0 && !runner?.busy) finish();
       });
     } else if (message.t === 'tasks') {
       (runner ??= makeRunner(undefined)).receive(message);
@@ -184,7 +194,7 @@ export function runWorker(scope: WorkerScope): void {
       runner ??= makeRunner(message.control);
     } else if (message.t === 'close') {
       closing = true;
-      if (running === 0 && !runner?.busy) end(0);
+      if (running === 0 && !runner?.busy) finish();
     }
   });
 
@@ -196,7 +206,7 @@ export function runWorker(scope: WorkerScope): void {
         failure: describeFailure,
         post,
         idle: () => {
-          if (closing && running === 0) end(0);
+          if (closing && running === 0) finish();
         },
         isExit: (error) => error instanceof _ExitSignal,
         ...(scope.progress ? { progress: (count: number) => scope.progress!(count) } : {}),

@@ -17,6 +17,14 @@ import {
   Semaphore,
   SimpleQueue,
   WorkerExitError,
+  InvalidStateError,
+  Playlist,
+  Process,
+  TaskError,
+  Thread,
+  UnsupportedError,
+  exit,
+  renderTimeline,
   setExcepthook,
   taskModule,
   type WorkerKind,
@@ -24,6 +32,9 @@ import {
 import { kindName, sleepFor, spawner } from './helpers.js';
 import { deepEqual, equal, match, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
+
+/** An error class, as the rows name it. */
+type ErrorClass = abstract new (message: string) => Error;
 
 const faultTasks = taskModule<typeof import('./fixtures/fault-tasks.js')>(new URL('./fixtures/fault-tasks.js', import.meta.url));
 
@@ -77,6 +88,19 @@ export function faultsSuite(t: TestApi, kind: WorkerKind): void {
       match(out[4], /^TypeError: Cannot get from Queue: unknown option "timout" \(did you mean "timeout"\?\)/);
     });
 
+    t.it("a release the semaphore refuses is never dropped: it throws where it is made, or, through a proxy, ends the task as an escaped error", async () => {
+      const sem = new Semaphore(5);
+      const w = spawn({ target: faultTasks.releaseTooMany, args: [sem] });
+      const error = await rejects(w.result(), TaskError, /would exceed 2147483647/);
+      equal((error as TaskError).remoteName, 'RangeError');
+      equal(sem.value, 5, 'nothing was added');
+    });
+
+    t.it('an item that cannot be sent to a queue is refused where it is put, naming it', async () => {
+      const w = spawn({ target: faultTasks.putFunction, args: [new Queue()] });
+      match(await w.result(), /^DataCloneError: (Cannot put on Queue: )?item: function/);
+    });
+
     // Where there is no shared memory (a page without cross-origin isolation), there is none to refuse.
     if (kind === 'process' && typeof (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer === 'function') {
       t.it('shared memory in a Process\'s args is refused at start(), naming the argument, never sent as a silent copy', async () => {
@@ -98,7 +122,7 @@ export function faultsSuite(t: TestApi, kind: WorkerKind): void {
 /** Bad input to constructors and methods, refused on the main thread (kind-independent). */
 export function badInputSuite(t: TestApi): void {
   t.describe('Bad input is refused with a named error that says what to do', () => {
-    const rows: [string, () => unknown, ErrorConstructor, RegExp][] = [
+    const rows: [string, () => unknown, ErrorClass, RegExp][] = [
       ["new Semaphore('3')", () => new Semaphore('3' as never), TypeError, /Cannot create Semaphore: value must be an integer from 0 and up, got `"3"` \(string\)/],
       ['new Semaphore(null)', () => new Semaphore(null as never), TypeError, /Cannot create Semaphore: value must be an integer from 0 and up, got `null` \(null\)/],
       ['new Semaphore(1.5)', () => new Semaphore(1.5), RangeError, /value must be an integer from 0 and up, got `1.5`/],
@@ -124,13 +148,39 @@ export function badInputSuite(t: TestApi): void {
       ['Pipe({ duplx: false })', () => Pipe({ duplx: false } as never), TypeError, /Cannot create a Pipe: unknown option "duplx" \(did you mean "duplex"\?\)/],
       ["Pipe({ bytes: '1k' })", () => Pipe({ bytes: '1k' as never }), TypeError, /Cannot create a Pipe: bytes must be an integer from 64 to 1073741824/],
     ];
+    const started = new Thread({ target: faultTasks.exitWith, args: [0] });
+    const unstarted = new Thread({ target: faultTasks.exitWith, args: [0] });
+    const report = { mode: 'threads' as const, elapsed: 1, timeline: [{ title: 't', worker: 'Thread-1', start: 0, end: 1 }] };
+    rows.push(
+      ["new Thread({ tagret })", () => new Thread({ tagret: faultTasks.exitWith } as never), TypeError, /Cannot create a Thread: unknown option "tagret" \(did you mean "target"\?\); it takes \{ target, args, name, daemon \}/],
+      ['new Process({ deamon: true })', () => new Process({ deamon: true } as never), TypeError, /Cannot create a Process: unknown option "deamon" \(did you mean "daemon"\?\)/],
+      ['cond.notify(\'1\')', () => new Condition().notify('1' as never), TypeError, /Cannot notify Condition: n must be an integer from 0 and up, got `"1"`/],
+      ['setExcepthook(5)', () => setExcepthook(5 as never), TypeError, /Cannot set the excepthook: it must be a function/],
+      ['renderTimeline(5)', () => renderTimeline(5 as never), TypeError, /Cannot render the timeline: report must be what Playlist.play\(\) resolved with/],
+      ['renderTimeline(report, { widht: 40 })', () => renderTimeline(report, { widht: 40 } as never), TypeError, /unknown option "widht" \(did you mean "width"\?\)/],
+      ['renderTimeline(report, { width: -3 })', () => renderTimeline(report, { width: -3 }), RangeError, /width must be an integer from 1 and up, got `-3`/],
+      ['thread.start() twice', () => {
+        try { started.start(); } catch {}
+        started.start();
+      }, InvalidStateError, /Cannot start Thread-\d+: a thread can only be started once; create a new one/],
+      ['lock.release() when not held', () => new Lock().release(), InvalidStateError, /Cannot release Lock: it is not held/],
+      ['rlock.release() when not held', () => new RLock().release(), InvalidStateError, /Cannot release RLock: it is not held by this thread/],
+      ['cond.notify() without its lock', () => new Condition().notify(), InvalidStateError, /its lock is not held by this thread; acquire it first/],
+      ['exit(3) on the main thread', () => exit(3), InvalidStateError, /Cannot exit: exit\(\) ends a threadkit worker, so call it inside a task/],
+      ['a closed pipe end: send(1)', () => {
+        const [a] = Pipe();
+        a.close();
+        a.send(1);
+      }, InvalidStateError, /it is closed/],
+      ['the receiving end of a one-way pipe: send(1)', () => Pipe({ duplex: false })[0].send(1), UnsupportedError, /receiving end of a one-way pipe/],
+    );
     for (const [call, fn, cls, pattern] of rows) {
       t.it(`${call} throws ${cls.name}`, () => {
         throws(fn, cls, pattern);
       });
     }
 
-    const asyncRows: [string, () => Promise<unknown>, ErrorConstructor, RegExp][] = [
+    const asyncRows: [string, () => Promise<unknown>, ErrorClass, RegExp][] = [
       ["queue.put(x, { block: 'no' })", () => new Queue().put(1, { block: 'no' as never }), TypeError, /Cannot put on Queue: block must be a boolean \(false: do not wait\), got `"no"`/],
       ['queue.get({ blocking: false })', () => new Queue().get({ blocking: false } as never), TypeError, /Cannot get from Queue: unknown option "blocking" \(did you mean "block"\?\)/],
       ['lock.acquire({ timout: 5 })', () => new Lock().acquire({ timout: 5 } as never), TypeError, /Cannot acquire Lock: unknown option "timout" \(did you mean "timeout"\?\); it takes \{ timeout, signal, blocking \}/],
@@ -138,6 +188,13 @@ export function badInputSuite(t: TestApi): void {
       ['event.wait({ blocking: false })', () => new Event().wait({ blocking: false } as never), TypeError, /Cannot wait for Event: unknown option "blocking"; it takes \{ timeout, signal \}/],
       ['semaphore.acquire({ timeout: -1 })', () => new Semaphore(0).acquire({ timeout: -1 }), RangeError, /timeout must be a number of milliseconds >= 0, got -1/],
       ['barrier.wait({ signal: 5 })', () => new Barrier(2).wait({ signal: 5 as never }), TypeError, /signal must be an AbortSignal/],
+      ["lock.withLock('x')", () => new Lock().withLock('x' as never), TypeError, /Cannot run withLock on Lock: fn must be the function to run holding it, got `"x"`/],
+      ["cond.waitFor('x')", () => new Condition().waitFor('x' as never), TypeError, /predicate must be a function/],
+      ["semaphore.withLock('x')", () => new Semaphore(1).withLock('x' as never), TypeError, /fn must be the function to run holding a permit/],
+      ['thread.join() before start()', () => unstarted.join(), InvalidStateError, /has not been started; call start\(\) first/],
+      ['thread.result() before start()', () => unstarted.result(), InvalidStateError, /has not been started; call start\(\) first/],
+      ['cond.wait() without its lock', () => new Condition().wait(), InvalidStateError, /its lock is not held by this thread/],
+      ["playlist.play({ mod: 'threads' })", () => new Playlist([]).play({ mod: 'threads' } as never), TypeError, /Cannot play: unknown option "mod" \(did you mean "mode"\?\)/],
     ];
     for (const [call, fn, cls, pattern] of asyncRows) {
       t.it(`${call} rejects with ${cls.name}`, async () => {
