@@ -42,7 +42,7 @@ export function noSharedMemorySuite(t: TestApi, kind: WorkerKind): void {
       equal(queue.sharedMemory, false, 'the queue lives in ordinary memory');
       equal(await spawn({ target: memoryTasks.queueSharesMemory, args: [queue] }).result(), false, 'the worker holds a proxy');
       const outcome = (await spawn({ target: memoryTasks.tryPutNowait, args: [queue, 'x'] }).result()) as { name: string; message: string };
-      equal(outcome.name, 'Error');
+      equal(outcome.name, 'UnsupportedError');
       match(outcome.message, /Queue\.putNowait\(\) needs shared memory, which this realm does not share .*use await queue\.put\(item, \{ block: false \}\)/);
       queue.putNowait('from the owner');
       deepEqual([queue.qsize(), await queue.get()], [1, 'from the owner'], 'the owner still has the synchronous forms');
