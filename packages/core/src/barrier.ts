@@ -5,10 +5,10 @@
  */
 import { BrokenBarrierError, ThreadkitError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
-import { WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+
 import { lockSync, unlockSync } from './mutex.js';
-import { isOrigin, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { checkInteger, checkOptionsObject, checkTimeout } from './timeout.js';
+import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { checkInteger, checkOptionsObject, checkTimeout, checkWaitOptions, WAIT_KEYS } from './validate.js';
 
 const MUTEX = 0;
 const COUNT = 1; // parties waiting in this generation

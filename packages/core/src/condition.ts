@@ -6,11 +6,11 @@
 import { InvalidStateError, ThreadkitError } from './errors.js';
 import { deadlineOf, notify as wake, wait, type AbortSignalLike } from './futex.js';
 import { marshal, revive, type MarshalContext } from './handle.js';
-import { Lock, RLock, WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from './lock.js';
+import { Lock, RLock, type AcquireOptions } from './lock.js';
 import type { Endpoint } from './rpc.js';
 import { _asCaller, currentCaller, isDead } from './runtime.js';
-import { isOrigin, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { checkInteger, checkOptionsObject, describe } from './timeout.js';
+import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { checkInteger, checkOptionsObject, checkWaitOptions, describe, WAIT_KEYS } from './validate.js';
 import { _asyncDispose } from './_globals.js';
 
 const NEXT_TICKET = 0;
@@ -27,7 +27,6 @@ const NOTIFIED = 2;
 
 /** What a served `wait` answers: `false`, or the epoch of the notify that woke it (kept to pass it on if its caller never hears). */
 type Served = false | { readonly epoch: number };
-
 
 /** Options of `new Condition()`. */
 export interface ConditionOptions {

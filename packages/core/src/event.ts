@@ -1,8 +1,9 @@
 /** `Event`: Python's flag that threads wait for, shareable with threads and processes. */
 import { ThreadkitError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
-import { WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
-import { checkNoArguments, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+
+import { WAIT_KEYS, checkWaitOptions } from './validate.js';
+import { checkNoArguments, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
 
 const FLAG = 0;
 /** Bumped by every set(): a waiter woken by a set() that a clear() followed still returns true, as in Python. */

@@ -5,9 +5,9 @@
  */
 import { AbortError, InvalidStateError, ThreadkitError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
-import { checkNoArguments, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { checkNoArguments, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { _asCaller, currentCaller, isDead } from './runtime.js';
-import { checkOptionNames, checkTimeout, describe } from './timeout.js';
+import { checkWaitOptions, describe } from './validate.js';
 import { _asyncDispose } from './_globals.js';
 import { publishAll } from './publish.js';
 
@@ -16,57 +16,6 @@ export interface AcquireOptions extends WaitOptions {
   /** `false`: take it only if it is free right now. @default true */
   readonly blocking?: boolean;
 }
-
-/** The options of a lock's or a semaphore's `acquire()`. */
-export const ACQUIRE_KEYS: readonly string[] = ['timeout', 'signal', 'blocking'];
-/** The options of a plain wait (`Event.wait`, `Condition.wait`, `Barrier.wait`, `recv`, `join`). */
-export const WAIT_KEYS: readonly string[] = ['timeout', 'signal'];
-/** The options of a queue's `put()` and `get()` (Python's `block`). */
-export const QUEUE_WAIT_KEYS: readonly string[] = ['timeout', 'signal', 'block'];
-
-/**
- * Checks wait options against the names `keys` allows; returns the timeout (undefined = forever),
- * the signal, and whether to wait at all (`blocking`, or a queue's `block`).
- */
-export function checkWaitOptions(
-  what: string,
-  options: unknown,
-  keys: readonly string[] = ACQUIRE_KEYS,
-): { timeout: number | undefined; signal: AbortSignalLike | undefined; blocking: boolean } {
-  if (options === undefined) return { timeout: undefined, signal: undefined, blocking: true };
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${what}: options must be an object like { ${keys.join(', ')} }, got ${describe(options)}`);
-  }
-  checkOptionNames(what, options, keys);
-  const o = options as AcquireOptions & { readonly block?: unknown };
-  const timeout = checkTimeout(what, o.timeout);
-  const signal = o.signal;
-  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
-    throw new TypeError(`${what}: signal must be an AbortSignal, got ${describe(signal)}`);
-  }
-  if (o.blocking !== undefined && typeof o.blocking !== 'boolean') {
-    throw new TypeError(`${what}: blocking must be a boolean, got ${describe(o.blocking)}`);
-  }
-  if (o.block !== undefined && typeof o.block !== 'boolean') {
-    throw new TypeError(`${what}: block must be a boolean (false: do not wait), got ${describe(o.block)}`);
-  }
-  return { timeout, signal, blocking: (o.blocking ?? o.block ?? true) as boolean };
-}
-
-/** Throws the signal's reason as an AbortError when it has aborted. */
-export function throwIfAborted(what: string, signal: AbortSignalLike | undefined): void {
-  if (signal?.aborted) {
-    throw new AbortError(`${what}: aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : signal.reason !== undefined ? `: ${String(signal.reason)}` : ''}`, { cause: signal.reason });
-  }
-}
-
-/** Strips the signal from options sent to the owner (a signal cannot be cloned; the proxy forwards its abort). */
-export function sendable(options: WaitOptions | undefined): Omit<WaitOptions, 'signal'> | undefined {
-  if (!options) return undefined;
-  const { signal: _signal, ...rest } = options;
-  return rest;
-}
-
 
 // Words of a lock: who holds it (0 when free) and how many wait.
 const OWNER = 0;

@@ -5,10 +5,10 @@
 import { EOFError, InvalidStateError, ThreadkitError, TimeoutError, UnsupportedError } from './errors.js';
 import { deadlineOf, type AbortSignalLike } from './futex.js';
 import type { MarshalContext } from './handle.js';
-import { WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+
 import { CLOSED_EMPTY, DEFAULT_RING_BYTES, EMPTY, ITEMS, Ring, SPACE, copyEncoded, encodeItem, waitForItems, waitForRoom } from './ring.js';
-import { isOrigin, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { checkInteger, checkOptionsObject, describe } from './timeout.js';
+import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { checkInteger, checkOptionsObject, checkWaitOptions, describe, WAIT_KEYS } from './validate.js';
 import { addPending, publishAll, type Publisher } from './publish.js';
 
 /** Options of `Pipe()`. */

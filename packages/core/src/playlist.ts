@@ -5,7 +5,7 @@
 import { _now } from './_globals.js';
 import { Process, Thread, type BaseThread, type Invocation } from './thread.js';
 import type { AnyFunction, Target } from './task.js';
-import { checkInteger, checkOptionsObject, describe } from './timeout.js';
+import { checkInteger, checkOptionsObject, describe } from './validate.js';
 
 /** One entry: a title, the task to play and its arguments. */
 export interface PlaylistEntry<F extends AnyFunction = AnyFunction> {
@@ -50,7 +50,6 @@ export interface PlaylistReport {
   /** In playlist order. */
   readonly timeline: readonly TimelineEntry[];
 }
-
 
 /**
  * The seed's player over any list of tasks.

@@ -45,7 +45,7 @@ import { Decoder, Encoder } from './codec.js';
 import { _allocateTag, _markDead, cpuCount, getRuntime, type ResourceLimits, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
 import { targetName, targetSpec, type AnyFunction, type Target } from './task.js';
 import { failureError } from './thread.js';
-import { checkInteger, checkOptionsObject, checkTimeout, describe } from './timeout.js';
+import { checkInteger, checkOptionsObject, checkTimeout, describe } from './validate.js';
 
 export { taskSignal } from './pool-worker.js';
 export type { Percentiles } from './pool-stats.js';

@@ -5,12 +5,12 @@
 import { explainCloneError, isCloneFailure } from './clone.js';
 import { DataCloneError, QueueClosedError, QueueEmptyError, QueueFullError, ThreadkitError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
-import { QUEUE_WAIT_KEYS, WAIT_KEYS, checkWaitOptions, sendable, throwIfAborted } from './lock.js';
+
 import { ALL_DONE, CLOSED_EMPTY, COUNT, DEFAULT_QUEUE_BYTES, EMPTY, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { publishAll } from './publish.js';
-import { isOrigin, registerShared, SharedObject, withSignal, type Origin, type WaitOptions } from './shared.js';
+import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { realmTag } from './runtime.js';
-import { checkOptionNames, describe } from './timeout.js';
+import { checkOptionNames, checkWaitOptions, describe, QUEUE_WAIT_KEYS, WAIT_KEYS } from './validate.js';
 
 /** Options of `new Queue()`. */
 export interface QueueOptions {

@@ -70,7 +70,6 @@ interface Served {
   unacked?: { readonly value: unknown };
 }
 
-
 /** One end of a parent–worker channel, serving and calling shared objects. */
 export class Endpoint {
   #objects = new Map<number, Servable>();

@@ -6,11 +6,11 @@
  * `{ robust: false }`.
  */
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
-import { checkWaitOptions, sendable, throwIfAborted, type AcquireOptions } from './lock.js';
-import { isOrigin, registerShared, SharedObject, withSignal, type Origin } from './shared.js';
+import { type AcquireOptions } from './lock.js';
+import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin } from './shared.js';
 import { ThreadkitError, TimeoutError } from './errors.js';
 import { _asCaller, currentCaller } from './runtime.js';
-import { checkInteger, checkOptionsObject, describe } from './timeout.js';
+import { checkInteger, checkOptionsObject, checkWaitOptions, describe } from './validate.js';
 import { _asyncDispose } from './_globals.js';
 import { publishAll } from './publish.js';
 

@@ -4,12 +4,12 @@
  * owned by one realm that the others reach through proxies. Subclasses write their logic
  * once, against `this.mem`, and name the methods a proxy may call in `_serve`.
  */
-import { DataCloneError, EOFError, UnsupportedError } from './errors.js';
+import { AbortError, DataCloneError, EOFError, UnsupportedError } from './errors.js';
 import { allocate, hasSharedMemory, isShared, type AbortSignalLike } from './futex.js';
 import { MARSHAL, registerReviver, type MarshalContext, type Marshalled, type Shareable } from './handle.js';
 import type { Endpoint, Servable } from './rpc.js';
 import { currentTransport } from './runtime.js';
-import { describe } from './timeout.js';
+import { describe } from './validate.js';
 
 /** Options every waiting method takes. */
 export interface WaitOptions {
@@ -159,4 +159,18 @@ export function registerShared(type: string, make: (origin: Origin, extra: unkno
 /** A served call's options, with the abort signal that fires when the caller cancels or dies (a signal cannot travel, so the caller's own stays behind). */
 export function withSignal(options: unknown, signal: AbortSignalLike): WaitOptions {
   return { ...(typeof options === 'object' && options !== null ? (options as WaitOptions) : {}), signal };
+}
+
+/** Throws the signal's reason as an AbortError when it has aborted. */
+export function throwIfAborted(what: string, signal: AbortSignalLike | undefined): void {
+  if (signal?.aborted) {
+    throw new AbortError(`${what}: aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : signal.reason !== undefined ? `: ${String(signal.reason)}` : ''}`, { cause: signal.reason });
+  }
+}
+
+/** Strips the signal from options sent to the owner (a signal cannot be cloned; the proxy forwards its abort). */
+export function sendable(options: WaitOptions | undefined): Omit<WaitOptions, 'signal'> | undefined {
+  if (!options) return undefined;
+  const { signal: _signal, ...rest } = options;
+  return rest;
 }

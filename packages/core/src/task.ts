@@ -4,7 +4,7 @@
  * sent as source text.
  */
 import type { TargetSpec } from './protocol.js';
-import { describe } from './timeout.js';
+import { describe } from './validate.js';
 
 // biome-ignore lint: any is what lets every function signature through
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

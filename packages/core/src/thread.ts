@@ -22,7 +22,7 @@ import { Endpoint } from './rpc.js';
 import { marshal, type MarshalContext } from './handle.js';
 import { EOFError } from './errors.js';
 import { targetName, targetSpec, type AnyFunction, type Target } from './task.js';
-import { checkOptionNames, checkTimeout, describe } from './timeout.js';
+import { checkOptionNames, checkTimeout, describe } from './validate.js';
 
 const THREAD_OPTIONS = ['target', 'args', 'name', 'daemon'];
 

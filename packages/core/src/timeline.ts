@@ -3,7 +3,7 @@
  * start to its end, so sequential play reads as a staircase and concurrent play as a stack.
  */
 import type { PlaylistReport, TimelineEntry } from './playlist.js';
-import { checkInteger, checkOptionsObject, describe } from './timeout.js';
+import { checkInteger, checkOptionsObject, describe } from './validate.js';
 
 /** Options of {@link renderTimeline}. */
 export interface RenderOptions {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Thread, displayWidth, renderTimeline, taskModule } from '../src/index.js';
 import { findUncloneable } from '../src/clone.js';
 import { targetSpec } from '../src/task.js';
-import { checkTimeout } from '../src/timeout.js';
+import { checkTimeout } from '../src/validate.js';
 import { DEFAULT_QUEUE_BYTES, DEFAULT_RING_BYTES, Ring, encodeItem } from '../src/ring.js';
 
 describe('taskModule()', () => {

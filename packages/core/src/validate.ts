@@ -1,4 +1,9 @@
-/** Argument checks shared by everything that waits, and by every options object. */
+/**
+ * The argument checks every public method shares: timeouts, integers, options objects (unknown
+ * names refused, the closest known one suggested), the options of everything that waits, and
+ * `describe`, which shows a value in an error message.
+ */
+import type { AbortSignalLike } from './futex.js';
 
 /**
  * Checks a `timeout` argument: `undefined` means wait forever; otherwise a finite or infinite
@@ -88,3 +93,40 @@ export function checkOptionsObject<T extends object>(what: string, options: unkn
   checkOptionNames(what, options, allowed);
   return options as Partial<T>;
 }
+
+/** The options of a lock's or a semaphore's `acquire()`. */
+export const ACQUIRE_KEYS: readonly string[] = ['timeout', 'signal', 'blocking'];
+/** The options of a plain wait (`Event.wait`, `Condition.wait`, `Barrier.wait`, `recv`, `join`). */
+export const WAIT_KEYS: readonly string[] = ['timeout', 'signal'];
+/** The options of a queue's `put()` and `get()` (Python's `block`). */
+export const QUEUE_WAIT_KEYS: readonly string[] = ['timeout', 'signal', 'block'];
+
+/**
+ * Checks wait options against the names `keys` allows; returns the timeout (undefined = forever),
+ * the signal, and whether to wait at all (`blocking`, or a queue's `block`).
+ */
+export function checkWaitOptions(
+  what: string,
+  options: unknown,
+  keys: readonly string[] = ACQUIRE_KEYS,
+): { timeout: number | undefined; signal: AbortSignalLike | undefined; blocking: boolean } {
+  if (options === undefined) return { timeout: undefined, signal: undefined, blocking: true };
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${what}: options must be an object like { ${keys.join(', ')} }, got ${describe(options)}`);
+  }
+  checkOptionNames(what, options, keys);
+  const o = options as { readonly timeout?: unknown; readonly signal?: AbortSignalLike; readonly blocking?: unknown; readonly block?: unknown };
+  const timeout = checkTimeout(what, o.timeout);
+  const signal = o.signal;
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
+    throw new TypeError(`${what}: signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (o.blocking !== undefined && typeof o.blocking !== 'boolean') {
+    throw new TypeError(`${what}: blocking must be a boolean, got ${describe(o.blocking)}`);
+  }
+  if (o.block !== undefined && typeof o.block !== 'boolean') {
+    throw new TypeError(`${what}: block must be a boolean (false: do not wait), got ${describe(o.block)}`);
+  }
+  return { timeout, signal, blocking: (o.blocking ?? o.block ?? true) as boolean };
+}
+
