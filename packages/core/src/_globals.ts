@@ -11,7 +11,6 @@ interface HostGlobals {
   clearTimeout(handle: TimerHandle | undefined): void;
   queueMicrotask(fn: () => void): void;
   structuredClone<T>(value: T): T;
-  console: { error(...data: unknown[]): void; log(...data: unknown[]): void };
   performance?: { now(): number; timeOrigin?: number };
 }
 
@@ -29,8 +28,6 @@ export const _setWeakTimeout = (fn: () => void, ms: number): TimerHandle => {
 };
 /** `structuredClone` of the host. */
 export const _structuredClone = <T>(value: T): T => host.structuredClone(value);
-/** The host console. */
-export const _console = host.console;
 
 /** Wall-clock time in milliseconds with sub-millisecond precision where the host offers it, comparable across workers. */
 export function _now(): number {

@@ -8,7 +8,7 @@ import { deadlineOf, notify as wake, wait, type AbortSignalLike } from './futex.
 import { marshal, revive, type MarshalContext } from './handle.js';
 import { Lock, RLock, type AcquireOptions } from './lock.js';
 import type { Endpoint } from './rpc.js';
-import { _asCaller, currentCaller, isDead } from './runtime.js';
+import { _asCaller, currentCaller, isDead } from './tags.js';
 import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { checkInteger, checkOptionsObject, checkWaitOptions, describe, WAIT_KEYS } from './validate.js';
 import { _asyncDispose } from './_globals.js';
@@ -253,10 +253,11 @@ export class Condition extends SharedObject {
   }
 
   /** A notified `wait` whose caller died before hearing so passes the notification on, then lets the lock go. */
-  _giveBack(method: string, value: unknown, who: number): void {
+  _giveBack(method: string, value: unknown, who: number, delivered: boolean): void {
     if (method !== 'wait') return;
+    // Passed on even if the waiter may have had it: a spurious wake-up is allowed, a lost one is not.
     if (this.mem && typeof value === 'object' && value !== null) this.#wake(1, (value as { epoch: number }).epoch);
-    this.lock._releaseIfHeldBy(who, false);
+    this.lock._releaseIfHeldBy(who, delivered);
   }
 
   /** A wait aborted by its caller's death re-took the lock on its way out: let it go. */
@@ -270,7 +271,7 @@ export class Condition extends SharedObject {
    * but had not taken passes on to the next waiter of that notify's moment; its hold on the lock
    * is let go. (A dead process's served wait, still unwinding, then finds its slot gone.)
    */
-  _releaseIfHeldBy(who: number, died = true): boolean {
+  override _releaseIfHeldBy(who: number, died = true): boolean {
     const mem = this.mem;
     if (!mem) return false;
     for (let i = 0; who !== 0 && i < this.#slots; i++) {

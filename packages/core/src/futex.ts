@@ -7,7 +7,7 @@
  */
 import { _clearTimeout, _setTimeout, _setWeakTimeout, type TimerHandle } from './_globals.js';
 import { publishAll } from './publish.js';
-import { _startSpinning, _stopSpinning } from './runtime.js';
+import { _sharedCounter } from './tags.js';
 
 /** How a wait ended. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -117,7 +117,35 @@ function localNotify(i32: Int32Array, index: number, count: number): void {
 // ---------------------------------------------------------------------------
 
 /** The most spin iterations before sleeping: tens of microseconds, enough to catch a peer that answers at once. */
-let spinLimit = 20_000;
+// ---------------------------------------------------------------------------
+// Spin accounting: the threads of an OS process count, in a word they share, how many of them
+// spin right now, so that no more spin than there are CPUs.
+
+let cpus = 1;
+
+/** The number of CPUs, as the runtime reported it (waits use it to decide whether to spin). */
+export function _setCpus(n: number): void {
+  cpus = Math.max(1, n | 0);
+}
+
+/**
+ * Counts this thread in as a spinner, unless as many threads as there are CPUs already spin:
+ * then spinning would only take a core from the thread it waits for. Returns whether it may spin.
+ */
+function startSpinning(): boolean {
+  const counter = _sharedCounter();
+  if (Atomics.add(counter, 1, 1) < cpus) return true;
+  Atomics.sub(counter, 1, 1);
+  return false;
+}
+
+/** Counts this thread out as a spinner. */
+function stopSpinning(): void {
+  Atomics.sub(_sharedCounter(), 1, 1);
+}
+
+/** The most iterations a waiter spins before it sleeps. */
+const SPIN_LIMIT = 20_000;
 /** The fewest: a spin that keeps failing still looks once or twice before sleeping. */
 const SPIN_FLOOR = 64;
 /**
@@ -127,14 +155,8 @@ const SPIN_FLOOR = 64;
  * so waiting turns into sleeping instead of burning the core the peer needs. Every 16th spin
  * probes with the full limit, so the budget recovers once quick answers come back.
  */
-let spinBudget = spinLimit;
+let spinBudget = SPIN_LIMIT;
 let spins = 0;
-
-/** Tunes how long a waiter spins before it sleeps at most (0 turns spinning off). */
-export function setSpin(iterations: number): void {
-  spinLimit = Math.max(0, Math.floor(iterations));
-  spinBudget = spinLimit;
-}
 
 /**
  * Spins while `i32[index] === value`, up to the spin budget; returns true if it changed. Callers
@@ -145,19 +167,19 @@ export function spin(i32: Int32Array, index: number, value: number): boolean {
   publishAll();
   if (!isShared(i32)) return false;
   // With every CPU already spinning, spinning takes a core from the thread we wait for: sleep instead.
-  if (spinLimit === 0 || !_startSpinning()) return Atomics.load(i32, index) !== value;
-  const budget = (++spins & 15) === 0 ? spinLimit : spinBudget;
+  if (!startSpinning()) return Atomics.load(i32, index) !== value;
+  const budget = (++spins & 15) === 0 ? SPIN_LIMIT : spinBudget;
   try {
     for (let i = 0; i < budget; i++) {
       if (Atomics.load(i32, index) !== value) {
-        if (2 * i > spinBudget) spinBudget = Math.min(spinLimit, 2 * i);
+        if (2 * i > spinBudget) spinBudget = Math.min(SPIN_LIMIT, 2 * i);
         return true;
       }
     }
-    spinBudget = Math.max(Math.min(SPIN_FLOOR, spinLimit), spinBudget >> 1);
+    spinBudget = Math.max(Math.min(SPIN_FLOOR, SPIN_LIMIT), spinBudget >> 1);
     return Atomics.load(i32, index) !== value;
   } finally {
-    _stopSpinning();
+    stopSpinning();
   }
 }
 

@@ -6,7 +6,7 @@
 import { AbortError, InvalidStateError, ThreadkitError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { checkNoArguments, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { _asCaller, currentCaller, isDead } from './runtime.js';
+import { _asCaller, currentCaller, isDead } from './tags.js';
 import { checkWaitOptions, describe } from './validate.js';
 import { _asyncDispose } from './_globals.js';
 import { publishAll } from './publish.js';
@@ -203,7 +203,7 @@ export class Lock extends SharedObject {
    * died holding it (the next taker is told, see {@link ownerDied}); false when it is given back
    * from a caller that never got to use it.
    */
-  _releaseIfHeldBy(who: number, died = true): boolean {
+  override _releaseIfHeldBy(who: number, died = true): boolean {
     if (!this.mem || Atomics.load(this.mem, OWNER) !== who) return false;
     if (died) Atomics.store(this.mem, DIED, 1);
     releaseWord(this.mem);
@@ -229,8 +229,9 @@ export class Lock extends SharedObject {
     return method === 'acquire';
   }
 
-  _giveBack(method: string, value: unknown, who: number): void {
-    if (method === 'acquire' && value !== false) this._releaseIfHeldBy(who, false);
+  /** A caller that may have had the lock before it died (`delivered`) died holding it, as far as anyone can tell. */
+  _giveBack(method: string, value: unknown, who: number, delivered: boolean): void {
+    if (method === 'acquire' && value !== false) this._releaseIfHeldBy(who, delivered);
   }
 }
 

@@ -4,8 +4,9 @@
  * holder is always running: spinning is cheaper than sleeping. Where blocking is allowed
  * (workers, Node's main thread) a long wait yields the core with a short `Atomics.wait`.
  */
+import { ThreadkitError } from './errors.js';
 import { isShared } from './futex.js';
-import { isDead, realmTag } from './runtime.js';
+import { isDead, realmTag } from './tags.js';
 
 let blockingAllowed: boolean | undefined;
 
@@ -33,7 +34,7 @@ export function lockSync(i32: Int32Array, index: number, sleepers: number): void
   const me = realmTag();
   if (Atomics.compareExchange(i32, index, 0, me) === 0) return;
   // Ordinary memory has one realm and no awaits inside critical sections: it is never contended.
-  if (!isShared(i32)) throw new Error('threadkit internal error: an unshared mutex was found held');
+  if (!isShared(i32)) throw new ThreadkitError('threadkit internal error: an unshared mutex was found held');
   for (let round = 0; ; round++) {
     for (let i = 0; i < 200; i++) {
       if (Atomics.load(i32, index) === 0 && Atomics.compareExchange(i32, index, 0, me) === 0) return;

@@ -226,7 +226,7 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
   }
 
   /** The thread or process this end was handed to has ended: like Python's, the end closes with it. */
-  _holderDied(): void {
+  override onHolderDied(): void {
     if (!this.remote) {
       this.#closed = true;
       this.#in?.close();

@@ -41,7 +41,7 @@ export interface InitMessage {
 
 /**
  * Parent → worker, once, to a `Pool`'s worker: it runs pool tasks one at a time, in order. `control`
- * (shared memory only) is the worker's control block, see pool-worker.ts.
+ * (shared memory only) is the worker's control block, see pool/worker.ts.
  */
 export interface PoolMessage {
   readonly t: 'pool';
@@ -57,6 +57,40 @@ export const MODE_STARMAP = 2;
 export const MODE_NUMBERS = 4;
 /** Added on the wire to a task expected to take a while: the worker first sends the results it holds. */
 export const MODE_FLUSH_FIRST = 8;
+
+/**
+ * A batch of pool tasks on the wire ({@link TasksMessage}) is flat, {@link TASK_STRIDE} values
+ * per task: its id, its target's index, its mode (with flags), its payload.
+ */
+export const TASK_STRIDE = 4;
+export const TASK_ID = 0;
+export const TASK_TARGET = 1;
+export const TASK_MODE = 2;
+export const TASK_PAYLOAD = 3;
+
+/**
+ * Ended pool tasks on the wire ({@link DoneMessage}) are flat, {@link DONE_STRIDE} values per
+ * task: its id, its {@link DoneStatus}, its value (or failure), and when it started and ended.
+ */
+export const DONE_STRIDE = 5;
+export const DONE_ID = 0;
+export const DONE_STATUS = 1;
+export const DONE_VALUE = 2;
+export const DONE_STARTED = 3;
+export const DONE_ENDED = 4;
+
+/**
+ * A thread worker's control block: Int32 words of shared memory its parent and it both see
+ * ({@link PoolMessage}). {@link CTL_TAKEN}: the tasks the worker has taken, run or skipped (it
+ * adds 1 before each). {@link CTL_CANCELS}: the cancellations the parent has written (it adds 1
+ * after writing each). From {@link CTL_RING}: the last {@link CANCEL_RING} cancellations, as
+ * `[task id, 1 = abort | 2 = timeout]` pairs.
+ */
+export const CTL_TAKEN = 0;
+export const CTL_CANCELS = 1;
+export const CTL_RING = 2;
+export const CANCEL_RING = 32;
+export const CTL_WORDS = CTL_RING + 2 * CANCEL_RING;
 
 /**
  * Parent → pool worker: tasks to run, in order, in one message. `targets` defines the targets

@@ -9,7 +9,7 @@ import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
 import { ALL_DONE, CLOSED_EMPTY, COUNT, DEFAULT_QUEUE_BYTES, EMPTY, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
 import { publishAll } from './publish.js';
 import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
-import { realmTag } from './runtime.js';
+import { realmTag } from './tags.js';
 import { checkOptionNames, checkWaitOptions, describe, QUEUE_WAIT_KEYS, WAIT_KEYS } from './validate.js';
 
 /** Options of `new Queue()`. */
@@ -284,7 +284,7 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
    * The thread `who` ended: what its puts reserved and it never published (they died with it)
    * is given back: a bounded queue's slots, a joinable queue's unfinished count.
    */
-  _releaseIfHeldBy(who: number): boolean {
+  override _releaseIfHeldBy(who: number): boolean {
     const ring = this.#ring;
     if (!ring || who <= 0) return false;
     const lost = ring.releaseProducer(who);

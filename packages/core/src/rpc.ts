@@ -8,8 +8,8 @@
  * it was waiting in are cancelled, and values handed to it but not yet acknowledged (a `get`
  * whose reply was still in flight) are given back, so nothing is lost.
  */
-import { AbortError, EOFError, reviveError, serializeError, type SerializedError } from './errors.js';
-import { _nextTagNumber, currentCaller } from './runtime.js';
+import { AbortError, EOFError, ThreadkitError, reviveError, serializeError, type SerializedError } from './errors.js';
+import { _nextTagNumber, currentCaller } from './tags.js';
 import type { AbortSignalLike } from './futex.js';
 
 /** The RPC messages, carried inside core's protocol envelope. */
@@ -28,8 +28,12 @@ export interface Servable {
   _handsOver?(method: string): boolean;
   /** A call for a caller that died ended in an error: undo what it may have taken on its way out. */
   _abandoned?(method: string, who: number): void;
-  /** Takes back a value whose delivery to a dead peer was never acknowledged (`who`: the dead caller). */
-  _giveBack?(method: string, value: unknown, who: number): void;
+  /**
+   * Takes back a value whose delivery to a dead peer was never acknowledged (`who`: the dead
+   * caller). `delivered`: the answer was sent, so the caller may have had it (and used it) before
+   * it died; false when it died before the answer went out.
+   */
+  _giveBack?(method: string, value: unknown, who: number, delivered: boolean): void;
 }
 
 /** A minimal AbortSignal (core stays free of DOM types; every runtime's listeners look like this). */
@@ -183,7 +187,7 @@ export class Endpoint {
   async #serve(message: Extract<RpcMessage, { t: 'rpc-call' }>): Promise<void> {
     const obj = this.#objects.get(message.oid);
     if (!obj) {
-      this.send({ t: 'rpc-reply', cid: message.cid, ok: false, error: serializeError(new Error(`threadkit internal error: no shared object ${message.oid}`)) });
+      this.send({ t: 'rpc-reply', cid: message.cid, ok: false, error: serializeError(new ThreadkitError(`threadkit internal error: no shared object ${message.oid}`)) });
       return;
     }
     let who = this.#peerTags.get(message.who);
@@ -194,7 +198,7 @@ export class Endpoint {
       const value = await obj._serve(message.method, message.args, who, served.aborter);
       if (this.#closed) {
         // The peer died while we worked for it: what we got for it (an item, a lock) goes back.
-        if (obj._handsOver?.(message.method)) obj._giveBack?.(message.method, value, who);
+        if (obj._handsOver?.(message.method)) obj._giveBack?.(message.method, value, who, false);
         return;
       }
       const ack = obj._handsOver?.(message.method) === true;
@@ -224,7 +228,7 @@ export class Endpoint {
     this.#outgoing.clear();
     for (const served of this.#served.values()) {
       served.aborter.abort(error);
-      if (served.unacked) served.obj._giveBack?.(served.method, served.unacked.value, served.who);
+      if (served.unacked) served.obj._giveBack?.(served.method, served.unacked.value, served.who, true);
     }
     this.#served.clear();
   }

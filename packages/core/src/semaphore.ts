@@ -9,7 +9,7 @@ import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js
 import { type AcquireOptions } from './lock.js';
 import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin } from './shared.js';
 import { ThreadkitError, TimeoutError } from './errors.js';
-import { _asCaller, currentCaller } from './runtime.js';
+import { _asCaller, currentCaller } from './tags.js';
 import { checkInteger, checkOptionsObject, checkWaitOptions, describe } from './validate.js';
 import { _asyncDispose } from './_globals.js';
 import { publishAll } from './publish.js';
@@ -241,11 +241,12 @@ export class Semaphore extends SharedObject {
     return method === 'acquire';
   }
 
-  _giveBack(method: string, value: unknown, who: number): void {
+  _giveBack(method: string, value: unknown, who: number, delivered: boolean): void {
     if (method !== 'acquire' || value === false) return;
-    // Never used by its caller: back as it was, not as a dead holder's.
-    if (Atomics.load(this.mem!, HOLDERS) > 0) this._releaseIfHeldBy(who, false, 1);
-    else this.release();
+    // Never had by its caller: back as it was. Maybe had (`delivered`): back as a dead holder's,
+    // and not at all where dead holders' permits do not come back.
+    if (Atomics.load(this.mem!, HOLDERS) > 0) this._releaseIfHeldBy(who, delivered, 1);
+    else if (!delivered) this.release();
   }
 
   /**
@@ -253,7 +254,7 @@ export class Semaphore extends SharedObject {
    * wait to be taken again, a taker's `ownerDied` is true (`died`: false when they come back from
    * a caller that never got to use them). Returns whether any came back.
    */
-  _releaseIfHeldBy(who: number, died = true, most = MAX): boolean {
+  override _releaseIfHeldBy(who: number, died = true, most = MAX): boolean {
     const mem = this.mem;
     if (!mem || who === 0) return false;
     const end = FIRST_HOLDER + HOLDER * Atomics.load(mem, HOLDERS);

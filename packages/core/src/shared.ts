@@ -8,7 +8,7 @@ import { AbortError, DataCloneError, EOFError, UnsupportedError } from './errors
 import { allocate, hasSharedMemory, isShared, type AbortSignalLike } from './futex.js';
 import { MARSHAL, registerReviver, type MarshalContext, type Marshalled, type Shareable } from './handle.js';
 import type { Endpoint, Servable } from './rpc.js';
-import { currentTransport } from './runtime.js';
+import { currentTransport } from './transport.js';
 import { describe } from './validate.js';
 
 /** Options every waiting method takes. */
@@ -133,6 +133,23 @@ export abstract class SharedObject implements Shareable, Servable {
       if (error instanceof EOFError) return;
       throw error;
     });
+  }
+
+  /**
+   * The realms `tags` ended: a worker this object was handed to died, with the threads it had
+   * started and the callers it had served through its channel. What they held is let go (a
+   * Lock's owner, a Semaphore's permits, a Queue's unpublished puts). Called by the worker link.
+   */
+  onHolderDied(tags: readonly number[]): void {
+    for (const who of tags) this._releaseIfHeldBy(who);
+  }
+
+  /**
+   * Lets go of what the realm `who` holds: because it died (`died`), or because it never got to
+   * use what it was handed. Returns whether it held anything. Objects that record holders override it.
+   */
+  _releaseIfHeldBy(_who: number, _died = true): boolean {
+    return false;
   }
 
   /** Runs a method for a proxy in another realm. */

@@ -16,11 +16,10 @@ import {
 import { explainCloneError, findSharedMemory, isCloneFailure, sharedMemoryError } from './clone.js';
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
 import { keepAlive } from './futex.js';
-import { envelope, unwrap, type FailureMessage, type FromWorker, type PoolFailure, type ResultMessage } from './protocol.js';
-import { _allocateTag, _markDead, getRuntime, type Runtime, type WorkerHandle, type WorkerKind } from './runtime.js';
-import { Endpoint } from './rpc.js';
-import { marshal, type MarshalContext } from './handle.js';
-import { EOFError } from './errors.js';
+import type { FailureMessage, FromWorker, PoolFailure, ResultMessage } from './protocol.js';
+import { getRuntime, type Runtime, type WorkerKind } from './runtime.js';
+import { marshal } from './handle.js';
+import { WorkerLink } from './worker-link.js';
 import { targetName, targetSpec, type AnyFunction, type Target } from './task.js';
 import { checkOptionNames, checkTimeout, describe } from './validate.js';
 
@@ -91,7 +90,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   #daemon: boolean;
   #state: State = 'initial';
   #runtime: Runtime | undefined;
-  #handle: WorkerHandle | undefined;
+  #link: WorkerLink | undefined;
   #pending = new Map<number, Pending>();
   #nextId = 0;
   #starting = false;
@@ -101,13 +100,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   #workerCode: number | null = null;
   #uncaught: Error | undefined;
   #requestedExit: number | undefined;
-  #tag = 0;
-  #endpoint: Endpoint | undefined;
-  #marshal: MarshalContext | undefined;
-  /** Shared objects handed to this worker, to clean up after it when it dies. */
-  #sent = new Set<object>();
   #runtimeError: Error | undefined;
-  #ready = false;
   #runSettled = false;
   #value: R | undefined;
   #error: Error | undefined;
@@ -156,7 +149,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
 
   /** The thread id (a process id for `Process`), once started; `undefined` before. */
   get ident(): number | undefined {
-    return this.#handle?.ident;
+    return this.#link?.handle.ident;
   }
 
   /**
@@ -189,14 +182,11 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     if (!this.name) this.name = `${this.kind === 'process' ? 'Process' : 'Thread'}-${counters[this.kind]}`;
     this.#state = 'started';
     try {
-      this.#handle = runtime.spawn(
-        { kind: this.kind, name: this.name, daemon: this.#daemon },
-        {
-          message: (data) => this.#onMessage(data),
-          error: (error) => this.#onRuntimeError(error),
-          exit: (code) => this.#onExit(code),
-        },
-      );
+      this.#link = new WorkerLink(runtime, { kind: this.kind, name: this.name, daemon: this.#daemon }, {
+        message: (message) => this.#onMessage(message),
+        error: (error) => this.#onRuntimeError(error),
+        exit: (code) => this.#onExit(code),
+      });
     } catch (error) {
       this.#state = 'stopped';
       this.#error = new WorkerStartError(`Cannot start ${this.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -204,13 +194,6 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
       throw this.#error;
     }
     alive.add(this);
-    const handle = this.#handle;
-    const shared = this.kind === 'thread' && runtime.capabilities.sharedMemory;
-    const { tag, counter, dead } = _allocateTag(shared);
-    this.#tag = tag;
-    this.#endpoint = new Endpoint((message) => handle.post(envelope(message)));
-    this.#marshal = { shared, endpoint: this.#endpoint, sent: this.#sent };
-    handle.post(envelope({ t: 'init', name: this.name, kind: this.kind, ident: handle.ident, tag, tagCounter: counter, deadTags: dead, cpus: runtime.cpuCount() }));
     this.#starting = true;
     let body: Promise<unknown>;
     try {
@@ -224,7 +207,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
       const error = this.#startError;
       body.catch(() => {});
       this.#observed = true;
-      this.#handle.kill();
+      this.#link.handle.kill();
       this.#error = error;
       this.#state = 'stopped';
       alive.delete(this);
@@ -255,8 +238,8 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
 
   /** Like {@link invoke}, but reports the worker's start and end times and returns failures instead of throwing them. */
   protected invokeDetailed<G extends AnyFunction>(target: Target<G>, ...args: Parameters<G>): Promise<Invocation<Awaited<ReturnType<G>>>> {
-    const handle = this.#handle;
-    if (!handle) return Promise.reject(new InvalidStateError(`Cannot invoke a task on ${this.#label()}: call start() first; invoke() is for use inside run()`));
+    const link = this.#link;
+    if (!link) return Promise.reject(new InvalidStateError(`Cannot invoke a task on ${this.#label()}: call start() first; invoke() is for use inside run()`));
     const name = targetName(target);
     if (this.#workerExited) return Promise.reject(this.#exitError(name));
     let spec;
@@ -267,9 +250,9 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     }
     const id = ++this.#nextId;
     try {
-      const shared = this.#marshal!.shared ? undefined : findSharedMemory(args, 'args');
+      const shared = link.shared ? undefined : findSharedMemory(args, 'args');
       if (shared) throw sharedMemoryError(`Cannot start ${name} on ${this.name}`, shared);
-      handle.post(envelope({ t: 'run', id, target: spec, args: marshal(args, this.#marshal!) as unknown[] }));
+      link.post({ t: 'run', id, target: spec, args: marshal(args, link.marshal) as unknown[] });
     } catch (error) {
       const failure =
         error instanceof DataCloneError
@@ -325,11 +308,12 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
 
   #stop(how: 'terminate' | 'kill'): Promise<void> {
     if (this.#state === 'initial') return Promise.resolve();
-    if (this.#state !== 'started' || !this.#handle) return this.#done;
+    const handle = this.#link?.handle;
+    if (this.#state !== 'started' || !handle) return this.#done;
     if (!this.#workerExited && !this.#terminating) {
       this.#terminating = how;
-      if (how === 'kill') this.#handle.kill();
-      else this.#handle.terminate();
+      if (how === 'kill') handle.kill();
+      else handle.terminate();
     }
     return this.#done;
   }
@@ -341,7 +325,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
 
   /** The worker's OS process id, for processes. */
   protected get processId(): number | undefined {
-    return this.#handle?.pid;
+    return this.#link?.handle.pid;
   }
 
   async #waitDone(ms: number | undefined): Promise<boolean> {
@@ -362,19 +346,8 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     }
   }
 
-  #onMessage(data: unknown): void {
-    const message = unwrap<FromWorker>(data);
-    if (!message) return;
+  #onMessage(message: FromWorker): void {
     switch (message.t) {
-      case 'rpc-call':
-      case 'rpc-reply':
-      case 'rpc-cancel':
-      case 'rpc-ack':
-        this.#endpoint?.receive(message);
-        return;
-      case 'ready':
-        this.#ready = true;
-        return;
       case 'result':
         return this.#settle(message);
       case 'failure':
@@ -427,11 +400,9 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     for (const p of pending) p.reject(error(p.name));
   }
 
-  #onRuntimeError(error: unknown): void {
-    const err = error instanceof Error ? error : new Error(String(error));
-    this.#runtimeError ??= this.#ready
-      ? new TaskError(err, this.name)
-      : new WorkerStartError(`Cannot start ${this.name}: the worker failed before it was ready: ${err.message}`, { cause: err });
+  #onRuntimeError(error: Error): void {
+    const what = this.#link!.explain(error, this.name);
+    this.#runtimeError ??= what.kind === 'crash' ? new TaskError(what.error, this.name) : what.error;
     this.#rejectAll(() => this.#runtimeError!);
   }
 
@@ -440,30 +411,16 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     this.#workerExited = true;
     this.#workerCode = code;
     this.#rejectAll((task) => this.#exitError(task));
-    this.#cleanUpAfter();
+    // What it (or a thread it started, which ended with it) held can now be taken over.
+    this.#link!.cleanUp(`${this.kind === 'process' ? 'Process' : 'Thread'} ${this.name} has ended`);
     this.#maybeFinish();
-  }
-
-  /** The worker is gone: what it was doing through the channel is cancelled, and what it held is let go. */
-  #cleanUpAfter(): void {
-    // A mutex it (or a thread it started, which ended with it) held inside a critical section can now be taken over.
-    const ended = _markDead(this.#tag);
-    const endpoint = this.#endpoint;
-    const peers = endpoint ? endpoint.peerTags() : [];
-    endpoint?.close(new EOFError(`${this.kind === 'process' ? 'Process' : 'Thread'} ${this.name} has ended`));
-    for (const obj of this.#sent) {
-      const o = obj as { _releaseIfHeldBy?(who: number): boolean; _holderDied?(): void };
-      if (o._releaseIfHeldBy) for (const who of [...ended, ...peers]) o._releaseIfHeldBy(who);
-      o._holderDied?.();
-    }
-    this.#sent.clear();
   }
 
   #onRunSettled(ok: boolean, valueOrError: unknown): void {
     this.#runSettled = true;
     if (ok) this.#value = valueOrError as R;
     else this.#error = valueOrError instanceof Error ? valueOrError : new TaskError(deserializeError({ name: 'Error', message: `run() rejected with a non-Error value: ${String(valueOrError)}`, stack: undefined }), this.name);
-    if (!this.#workerExited) this.#handle?.post(envelope({ t: 'close' }));
+    if (!this.#workerExited) this.#link?.post({ t: 'close' });
     this.#maybeFinish();
   }
 

@@ -7,12 +7,15 @@ import { explainCloneError, isCloneFailure } from './clone.js';
 import { _now, _setTimeout } from './_globals.js';
 import { envelope, unwrap, type FailureKind, type FromWorker, type PoolFailure, type RunMessage, type TargetSpec, type ToWorker } from './protocol.js';
 import type { AnyFunction } from './task.js';
-import { _ExitSignal, _enterWorker, _setCpus, _setCurrentThread, _setRealmTag, isDead, type WorkerScope } from './runtime.js';
+import { _ExitSignal, _enterWorker, _setCurrentThread } from './current-thread.js';
+import { _setCpus } from './futex.js';
+import { _setRealmTag, isDead } from './tags.js';
+import { type WorkerScope } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { revive } from './handle.js';
 import './primitives.js';
 import { hasPending, publishAll } from './publish.js';
-import { PoolRunner, _setRunner } from './pool-worker.js';
+import { PoolRunner, _setRunner } from './pool/worker.js';
 
 export type { WorkerScope } from './runtime.js';
 /** The protocol's envelope, for adapters that must read a message's kind (e.g. to pick a worker entry by its first task). */

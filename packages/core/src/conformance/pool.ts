@@ -309,10 +309,12 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
           const started = new Event();
           const controller = new AbortController();
           const dying = pool.apply(tasks.job, [0, mode, runs, started], { signal: controller.signal });
+          // Watched from now on: the worker may die before this side has seen `started` set.
+          const died = rejects(dying, Expected, message);
           const held = Array.from({ length: 10 }, (_, i) => pool.apply(tasks.job, [i + 1, 'ok', runs]));
           ok(await started.wait({ timeout: 10_000 }), 'the dying task started');
           if (mode === 'hang') controller.abort();
-          await rejects(dying, Expected, message);
+          await died;
           const settled = await Promise.allSettled(held);
           settled.forEach((s, i) => ok(s.status === 'fulfilled', `held task ${i + 1} ran elsewhere, got ${s.status === 'rejected' ? (s.reason as Error).message : ''}`));
           deepEqual(settled.map((s) => (s as PromiseFulfilledResult<{ id: number }>).value.id), Array.from({ length: 10 }, (_, i) => i + 1));

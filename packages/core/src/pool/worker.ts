@@ -13,12 +13,19 @@
  * exact however the worker dies, and a task whose result could still be lost is only ever the
  * one that started last.
  */
-import { _clearTimeout, _now, _setTimeout, _structuredClone } from './_globals.js';
-import { explainCloneError, isCloneFailure } from './clone.js';
-import { AbortError, TimeoutError, serializeError } from './errors.js';
-import { Aborter } from './rpc.js';
+import { _clearTimeout, _now, _setTimeout, _structuredClone } from '../_globals.js';
+import { explainCloneError, isCloneFailure } from '../clone.js';
+import { AbortError, TimeoutError, serializeError } from '../errors.js';
+import { Aborter } from '../rpc.js';
 import {
+  CANCEL_RING,
+  CTL_CANCELS,
+  CTL_RING,
+  CTL_TAKEN,
   DONE_FAILED,
+  DONE_STATUS,
+  DONE_STRIDE,
+  DONE_VALUE,
   DONE_NUMBERS,
   DONE_OK,
   DONE_SKIPPED,
@@ -29,20 +36,15 @@ import {
   type CancelReason,
   type PoolFailure,
   type TargetSpec,
+  TASK_ID,
+  TASK_MODE,
+  TASK_PAYLOAD,
+  TASK_STRIDE,
+  TASK_TARGET,
   type TasksMessage,
-} from './protocol.js';
-import type { AnyFunction } from './task.js';
-import { Decoder, Encoder } from './codec.js';
-
-// The control block: Int32 words over shared memory, one block per thread worker.
-/** Tasks the worker has taken from its queue, run or skipped (the worker adds 1 before each). */
-export const CTL_TAKEN = 0;
-/** Cancellations the parent has written (the parent adds 1 after writing each). */
-export const CTL_CANCELS = 1;
-/** The last {@link CANCEL_RING} cancellations: `[task id, 1 = abort | 2 = timeout]` pairs. */
-export const CTL_RING = 2;
-export const CANCEL_RING = 32;
-export const CTL_WORDS = CTL_RING + 2 * CANCEL_RING;
+} from '../protocol.js';
+import type { AnyFunction } from '../task.js';
+import { Decoder, Encoder } from '../codec.js';
 
 /** Results are sent once this many wait, or this many ms after the first of them ended. */
 const FLUSH_COUNT = 128;
@@ -282,13 +284,13 @@ export class PoolRunner {
           continue;
         }
         const at = this.#at;
-        const id = batch[at] as number;
-        const ti = batch[at + 1] as number;
-        const flags = batch[at + 2] as number;
+        const id = batch[at + TASK_ID] as number;
+        const ti = batch[at + TASK_TARGET] as number;
+        const flags = batch[at + TASK_MODE] as number;
         const mode = flags & ~MODE_FLUSH_FIRST;
-        const payload = batch[at + 3];
-        batch[at + 3] = undefined;
-        this.#at = at + 4;
+        const payload = batch[at + TASK_PAYLOAD];
+        batch[at + TASK_PAYLOAD] = undefined;
+        this.#at = at + TASK_STRIDE;
         this.#taken++;
         if (ctl) {
           Atomics.add(ctl, CTL_TAKEN, 1);
@@ -385,6 +387,7 @@ export class PoolRunner {
 
   #push(id: number, ti: number, status: number, value: unknown, started: number, ended: number): void {
     if (this.#out.length === 0) this.#outSince = ended;
+    // In the order of the DONE_* offsets (protocol.ts).
     this.#out.push(id, status, value, started, ended);
     this.#outTargets.push(ti);
   }
@@ -431,13 +434,13 @@ export class PoolRunner {
       return;
     } catch (error) {
       if (!isCloneFailure(error)) throw error;
-      for (let i = 0, k = 0; i < r.length; i += 5, k++) {
-        if (r[i + 1] !== DONE_OK) continue;
+      for (let i = 0, k = 0; i < r.length; i += DONE_STRIDE, k++) {
+        if (r[i + DONE_STATUS] !== DONE_OK) continue;
         try {
-          _structuredClone(r[i + 2]);
+          _structuredClone(r[i + DONE_VALUE]);
         } catch (cause) {
-          r[i + 1] = DONE_FAILED;
-          r[i + 2] = this.#cloneFailure(r[i + 2], targets[k]!, cause);
+          r[i + DONE_STATUS] = DONE_FAILED;
+          r[i + DONE_VALUE] = this.#cloneFailure(r[i + DONE_VALUE], targets[k]!, cause);
         }
       }
     }
@@ -445,10 +448,10 @@ export class PoolRunner {
       this.#host.post({ t: 'done', r, taken });
     } catch (error) {
       // The host refused what structured clone took: fail every result with its error.
-      for (let i = 0, k = 0; i < r.length; i += 5, k++) {
-        if (r[i + 1] === DONE_OK) {
-          r[i + 1] = DONE_FAILED;
-          r[i + 2] = this.#cloneFailure(r[i + 2], targets[k]!, error);
+      for (let i = 0, k = 0; i < r.length; i += DONE_STRIDE, k++) {
+        if (r[i + DONE_STATUS] === DONE_OK) {
+          r[i + DONE_STATUS] = DONE_FAILED;
+          r[i + DONE_VALUE] = this.#cloneFailure(r[i + DONE_VALUE], targets[k]!, error);
         }
       }
       this.#host.post({ t: 'done', r, taken });
