@@ -21,6 +21,18 @@ export const PATIENCE_MS = 25_000;
 export const sleepFor = (ms: number): Promise<void> =>
   new Promise<void>((resolve) => (globalThis as unknown as { setTimeout(f: () => void, ms: number): void }).setTimeout(resolve, ms));
 
+/**
+ * Waits until `check()` holds, polling every 10 ms; fails, naming `what`, after `ms`. For a state
+ * the test can observe but not be told of (a pool's counts, a barrier's waiting parties).
+ */
+export async function until(what: string, check: () => boolean, ms = PATIENCE_MS): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleepFor(10);
+  }
+}
+
 /** The display name of a worker kind. */
 export const kindName = (kind: WorkerKind): string => (kind === 'process' ? 'Process' : 'Thread');
 

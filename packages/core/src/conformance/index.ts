@@ -51,7 +51,7 @@ export interface ConformanceOptions {
   readonly transports?: readonly Transport[];
 }
 
-export { fixturesUrl } from './helpers.js';
+export { PATIENCE_MS, fixturesUrl } from './helpers.js';
 const broken = taskModule<{ never(): void }>(new URL('./fixtures/broken.js', import.meta.url));
 
 /** Registers every conformance test with the given runner. */

@@ -170,7 +170,7 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, 'the consumer waits in get()');
       await consumer.terminate();
       await q.put(42);
-      equal(await q.get({ timeout: 5_000 }), 42);
+      equal(await q.get({ timeout: PATIENCE_MS }), 42);
     });
 
     if (kind === 'thread' && transport === 'shared') {
@@ -304,7 +304,7 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       await rejects(a.recv({ timeout: 30 }), TimeoutError, /nothing arrived within 30 ms/);
       equal(await a.poll(), false);
       equal(await a.poll(30), false);
-      const later = a.poll(5_000);
+      const later = a.poll(PATIENCE_MS);
       b.send('now');
       equal(await later, true);
       equal(await a.recv(), 'now');

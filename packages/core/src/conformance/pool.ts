@@ -23,7 +23,7 @@ import {
   type PoolOptions,
   type WorkerKind,
 } from '../index.js';
-import { PATIENCE_MS, kindName, sleepFor } from './helpers.js';
+import { PATIENCE_MS, kindName, sleepFor, until } from './helpers.js';
 import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
 
@@ -41,15 +41,6 @@ function drain<T>(queue: Queue<T>): T[] {
 }
 
 const byNumber = (a: number, b: number): number => a - b;
-
-/** Waits until `check()` holds, polling; fails after `ms`. */
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleepFor(10);
-  }
-}
 
 /** Registers the Pool tests for one worker kind. */
 export function poolSuite(t: TestApi, kind: WorkerKind): void {
@@ -312,7 +303,7 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
           // Watched from now on: the worker may die before this side has seen `started` set.
           const died = rejects(dying, Expected, message);
           const held = Array.from({ length: 10 }, (_, i) => pool.apply(tasks.job, [i + 1, 'ok', runs]));
-          ok(await started.wait({ timeout: 10_000 }), 'the dying task started');
+          ok(await started.wait({ timeout: PATIENCE_MS }), 'the dying task started');
           if (mode === 'hang') controller.abort();
           await died;
           const settled = await Promise.allSettled(held);
@@ -326,18 +317,21 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     }
 
     t.it('an abort reaches the running task through taskSignal(); the task stops, rejects with AbortError, and its worker stays', async () => {
-      await withPool({ size: 1 }, async (pool) => {
+      // A patient grace: the worker stays if its task stops by itself, however slowly a loaded
+      // machine runs it. The tasks outlast the grace, so one that never saw its abort loses its worker.
+      await withPool({ size: 1, abortGrace: PATIENCE_MS }, async (pool) => {
         const before = await pool.apply(tasks.ident);
         const started = new Event();
         const controller = new AbortController();
-        const result = pool.apply(tasks.waitForAbort, [5_000, started], { signal: controller.signal });
-        ok(await started.wait({ timeout: 10_000 }), 'the task started');
+        const result = pool.apply(tasks.waitForAbort, [600_000, started], { signal: controller.signal });
+        ok(await started.wait({ timeout: PATIENCE_MS }), 'the task started');
         controller.abort(new Error('stop now'));
         const error = await rejects(result, AbortError, /Cannot apply waitForAbort: aborted: stop now/);
         equal((error.cause as Error).message, 'stop now');
         const listened = new AbortController();
-        const byEvent = pool.apply(tasks.abortEvent, [5_000], { signal: listened.signal });
-        await sleepFor(100);
+        const listening = new Event();
+        const byEvent = pool.apply(tasks.abortEvent, [600_000, listening], { signal: listened.signal });
+        ok(await listening.wait({ timeout: PATIENCE_MS }), 'the task listens for its abort event');
         listened.abort();
         await rejects(byEvent, AbortError);
         equal(await pool.apply(tasks.ident), before, 'the same worker serves on');
@@ -347,18 +341,21 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     });
 
     t.it('a CPU-bound task reading taskSignal().aborted stops; one that ignores its signal loses its worker after abortGrace', async () => {
-      await withPool({ size: 1, abortGrace: 200 }, async (pool) => {
+      // With shared memory the loop sees the abort at once: the grace is patient, so the worker
+      // stays however slowly a loaded machine runs the loop (which outlasts the grace: a loop that
+      // never saw its abort loses its worker). A process sees it only by message, which it cannot
+      // read while it spins, so its worker is terminated after a short grace.
+      await withPool({ size: 1, abortGrace: sharesMemory() ? PATIENCE_MS : 200 }, async (pool) => {
         const started = new Event();
         const controller = new AbortController();
-        const spinning = pool.apply(tasks.spinUntilAborted, [3_000, started], { signal: controller.signal });
-        ok(await started.wait({ timeout: 10_000 }), 'the task started');
+        const spinning = pool.apply(tasks.spinUntilAborted, [600_000, started], { signal: controller.signal });
+        ok(await started.wait({ timeout: PATIENCE_MS }), 'the task started');
         controller.abort();
         await rejects(spinning, AbortError);
-        // With shared memory the loop sees the abort at once; a process sees it only by message,
-        // which it cannot read while it spins, so its worker is terminated after the grace period.
         equal(await pool.apply(tasks.add, [1, 1]), 2);
         equal(pool.stats().crashed, sharesMemory() ? 0 : 1, sharesMemory() ? 'the spinning task stopped by itself' : 'the worker was replaced');
-
+      });
+      await withPool({ size: 1, abortGrace: 200 }, async (pool) => {
         const deaf = new AbortController();
         const deafStarted = new Event();
         const hung = pool.apply(tasks.ignoreAbort, [deafStarted], { signal: deaf.signal });
@@ -372,7 +369,8 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     });
 
     t.it('an aborted task that has not started never runs; a pre-aborted signal rejects at once', async () => {
-      await withPool({ size: 1 }, async (pool) => {
+      // A patient grace: the blocker stops by itself once aborted, so the same worker serves on.
+      await withPool({ size: 1, abortGrace: PATIENCE_MS }, async (pool) => {
         equal(await pool.apply(tasks.hit), 1);
         // The blocker runs until it is aborted, after the tasks behind it: they cannot have started.
         const blocking = new AbortController();
@@ -393,9 +391,11 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     });
 
     t.it('timeout rejects with TimeoutError; a running task sees its signal abort; a queued one never runs', async () => {
-      await withPool({ size: 1 }, async (pool) => {
+      // A patient grace: the running task stops by itself once aborted, so the same worker serves
+      // on (it outlasts the grace: had it not seen its abort, a new worker would count the hits).
+      await withPool({ size: 1, abortGrace: PATIENCE_MS }, async (pool) => {
         equal(await pool.apply(tasks.hit), 1);
-        const running = rejects(pool.apply(tasks.waitForAbort, [5_000], { timeout: 100 }), TimeoutError, /did not finish within 100 ms/);
+        const running = rejects(pool.apply(tasks.waitForAbort, [600_000], { timeout: 100 }), TimeoutError, /did not finish within 100 ms/);
         const queued = rejects(pool.apply(tasks.hit, [], { timeout: 50 }), TimeoutError, /within 50 ms/);
         await running;
         await queued;
@@ -482,9 +482,10 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
 
     t.it('terminate() stops at once: every pending task rejects with PoolClosedError', async () => {
       const pool = new Pool({ kind, size: 1 });
-      const running = rejects(pool.apply(tasks.sleep, [5_000]), PoolClosedError, /Cannot finish sleep: the pool was terminated/);
+      const started = new Event();
+      const running = rejects(pool.apply(tasks.sleep, [600_000, undefined, started]), PoolClosedError, /Cannot finish sleep: the pool was terminated/);
       const queued = rejects(pool.apply(tasks.add, [1, 1]), PoolClosedError);
-      await sleepFor(50);
+      ok(await started.wait({ timeout: PATIENCE_MS }), 'the first task runs');
       await pool.terminate();
       await running;
       await queued;
@@ -530,7 +531,7 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         const started = new Event();
         const controller = new AbortController();
         const result = pool.apply(tasks.waitForAbort, [5_000, started], { signal: controller.signal });
-        equal(await started.wait({ timeout: 10_000 }), true, 'the task set the Event it was given');
+        equal(await started.wait({ timeout: PATIENCE_MS }), true, 'the task set the Event it was given');
         controller.abort();
         await rejects(result, AbortError);
       });
@@ -542,7 +543,7 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         equal(pool.stats().workers, 0, 'the constructor starts no worker: starting one takes the caller milliseconds');
         // Four tasks that can only end together (each waits for all four): the pool must grow to four workers.
         const barrier = new Barrier(4);
-        const idents = await Promise.all(Array.from({ length: 4 }, () => pool.apply(tasks.meet, [barrier, 20_000])));
+        const idents = await Promise.all(Array.from({ length: 4 }, () => pool.apply(tasks.meet, [barrier, PATIENCE_MS])));
         equal(new Set(idents).size, 4, `four distinct workers, got ${idents}`);
         const s = pool.stats();
         equal(s.size, 4);
@@ -584,7 +585,7 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         await rejects(pool.starmap(tasks.add, [[1, 2]], { onprogress: () => {} } as never), TypeError, /^Cannot starmap add: unknown option "onprogress" \(did you mean "onProgress"\?\)/);
         throws(() => pool.imap(tasks.square, [1], { timeout: 5 } as never), TypeError, /^Cannot imap square: unknown option "timeout"; it takes \{ chunksize, signal \}$/);
         throws(() => pool.imapUnordered(tasks.square, [1], { sigal: undefined } as never), TypeError, /^Cannot imapUnordered square: unknown option "sigal" \(did you mean "signal"\?\)/);
-        equal(await pool.apply(tasks.add, [1, 2], { timeout: 10_000 }), 3, 'the right names still work');
+        equal(await pool.apply(tasks.add, [1, 2], { timeout: PATIENCE_MS }), 3, 'the right names still work');
       });
     });
 

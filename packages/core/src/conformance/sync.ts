@@ -16,7 +16,7 @@ import {
   type Transport,
   type WorkerKind,
 } from '../index.js';
-import { PATIENCE_MS, kindName, sleepFor, spawner, tasks, underTransport } from './helpers.js';
+import { PATIENCE_MS, kindName, sleepFor, spawner, tasks, underTransport, until } from './helpers.js';
 import { deepEqual, equal, match, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
 
@@ -72,7 +72,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       equal(await held.wait({ timeout: PATIENCE_MS }), true);
       equal(await lock.acquire({ timeout: 30 }), false);
       await w.terminate();
-      equal(await lock.acquire({ timeout: 5_000 }), true, 'released when its holder died');
+      equal(await lock.acquire({ timeout: PATIENCE_MS }), true, 'released when its holder died');
       equal(lock.ownerDied, true, 'the taker is told its holder died holding it');
       lock.release();
       await lock.acquire();
@@ -91,7 +91,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       rlock.release();
       rlock.release();
       throws(() => rlock.release(), Error, /not held/);
-      const last = spawn({ target: tasks.tryAcquire, args: [rlock, 5_000] });
+      const last = spawn({ target: tasks.tryAcquire, args: [rlock, PATIENCE_MS] });
       equal(await last.result(), true, 'free once released as many times as taken');
     });
 
@@ -99,8 +99,8 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       const [sem, a, b, letGo] = under(() => [new Semaphore(2), new Event(), new Event(), new Event()] as const);
       const first = spawn({ target: tasks.holdPermit, args: [sem, a, letGo] });
       const second = spawn({ target: tasks.holdPermit, args: [sem, b, letGo] });
-      await a.wait({ timeout: PATIENCE_MS });
-      await b.wait({ timeout: PATIENCE_MS });
+      equal(await a.wait({ timeout: PATIENCE_MS }), true, 'the first holder took a permit');
+      equal(await b.wait({ timeout: PATIENCE_MS }), true, 'the second holder took a permit');
       equal(await sem.acquire({ blocking: false }), false, 'both permits are out');
       letGo.set();
       equal(await sem.acquire({ timeout: PATIENCE_MS }), true, 'one comes back');
@@ -150,11 +150,11 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     });
 
     t.it('Event: set() in the main thread wakes a waiting worker; wait(timeout) resolves false', async () => {
-      const event = under(() => new Event());
+      const [event, waiting] = under(() => [new Event(), new Semaphore(0)] as const);
       const late = spawn({ target: tasks.waitEvent, args: [event, 50] });
       equal(await late.result(), false, 'timed out');
-      const w = spawn({ target: tasks.waitEvent, args: [event] });
-      await sleepFor(100);
+      const w = spawn({ target: tasks.waitEventBegun, args: [event, waiting] });
+      equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, 'the worker has begun to wait');
       equal(w.isAlive(), true, 'still waiting');
       event.set();
       equal(await w.result(), true);
@@ -207,7 +207,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
           workers.push(dead);
           equal(await waiting.acquire({ timeout: PATIENCE_MS }), true, `waiter ${i + 1} took the lock`);
           await dead.terminate();
-          equal(await cond.acquire({ timeout: 5_000 }), true, 'the lock is free');
+          equal(await cond.acquire({ timeout: PATIENCE_MS }), true, 'the lock is free');
           cond.release();
         }
         const live = spawn({ target: tasks.conditionWait, args: [cond, waiting, PATIENCE_MS] });
@@ -291,6 +291,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
       deepEqual([...indices].sort(), [0, 1, 2]);
       const small = under(() => new Barrier(3));
       const lonely = spawn({ target: tasks.barrierWait, args: [small] });
+      await until('the other party waits', () => small.nWaiting === 1);
       await rejects(small.wait({ timeout: 100 }), BrokenBarrierError, /timed out .* it is now broken/);
       equal(await lonely.result(), 'BrokenBarrierError');
       equal(small.broken, true);
@@ -303,7 +304,7 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     t.it('Barrier: abort() breaks waiters in workers', async () => {
       const barrier = under(() => new Barrier(2));
       const w = spawn({ target: tasks.barrierWait, args: [barrier, PATIENCE_MS] });
-      await sleepFor(200);
+      await until('the worker waits', () => barrier.nWaiting === 1);
       barrier.abort();
       equal(await w.result(), 'BrokenBarrierError');
     });
