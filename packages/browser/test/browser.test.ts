@@ -60,7 +60,7 @@ describe('terminate()', () => {
     const counter = isolated ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     const t = new Thread({ target: tasks.holdAndCount, args: [lock, held, counter] });
     t.start();
-    expect(await held.wait({ timeout: 10_000 })).toBe(true);
+    expect(await held.wait({ timeout: PATIENCE_MS })).toBe(true);
     await t.terminate();
     expect(t.exitCode).toBe(-15);
     if (counter) {
@@ -68,7 +68,7 @@ describe('terminate()', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(Atomics.load(counter, 0), 'the worker stopped counting before its end was reported').toBe(after);
     }
-    expect(await lock.acquire({ timeout: 1_000 })).toBe(true);
+    expect(await lock.acquire({ timeout: PATIENCE_MS })).toBe(true);
     expect(lock.ownerDied).toBe(true);
     lock.release();
   });

@@ -8,7 +8,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Event, Lock, Process, TaskError, Thread, taskModule } from '@threadkit/deno';
 import { PARENT_WATCH_ENV, SETPRIV_PATHS } from '@threadkit/core/adapter';
-import { deepEqual, equal, match, ok } from '@threadkit/core/conformance';
+import { PATIENCE_MS, deepEqual, equal, match, ok } from '@threadkit/core/conformance';
 import { withLimit } from './_test_api.ts';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
@@ -194,11 +194,11 @@ for (const daemon of [false, true]) {
     const ticks = new Int32Array(new SharedArrayBuffer(4));
     const parent = new Thread({ target: nested.holdLockInChild, args: [lock, held, ticks], daemon });
     parent.start();
-    equal(await held.wait({ timeout: 25_000 }), true);
+    equal(await held.wait({ timeout: PATIENCE_MS }), true);
     equal(await lock.acquire({ timeout: 50 }), false);
     await parent.terminate();
     // Only the main thread, the parent's parent, saw the child go.
-    equal(await lock.acquire({ timeout: 5_000 }), true);
+    equal(await lock.acquire({ timeout: PATIENCE_MS }), true);
     lock.release();
     // It does end, though not always before its parent's end is reported: a node:worker_threads
     // parent under Deno was seen to let its child tick once more.
@@ -236,7 +236,7 @@ test('a signal from outside shows as a negative exit code, and the pending resul
   p.start();
   const result = p.result().catch((e: unknown) => e as Error);
   // The signal comes once the task runs, not while the process may still be starting.
-  equal(await running.wait({ timeout: 25_000 }), true, 'the task runs');
+  equal(await running.wait({ timeout: PATIENCE_MS }), true, 'the task runs');
   process.kill(p.pid!, 'SIGINT');
   match((await result).message, /exited with code -2 while running signalThenForever/);
   equal(p.exitCode, -2);

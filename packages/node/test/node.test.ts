@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Event, Process, TaskError, Thread, taskModule } from '@threadkit/node';
+import { PATIENCE_MS } from '@threadkit/core/conformance';
 import { SIGNAL_BY_DEFAULT, alive, busyChildrenEndWithKilledParent, gone, threadEndsWithParent } from './shared.ts';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
@@ -59,7 +60,7 @@ describe('Process on Node is a real OS process', () => {
     p.start();
     const result = p.result();
     // The signal comes once the task runs, not while the process may still be starting.
-    expect(await running.wait({ timeout: 25_000 })).toBe(true);
+    expect(await running.wait({ timeout: PATIENCE_MS })).toBe(true);
     process.kill(p.pid!, 'SIGINT');
     await expect(result).rejects.toThrow(/exited with code -2 while running signalThenForever/);
     expect(p.exitCode).toBe(-2);

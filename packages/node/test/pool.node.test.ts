@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Event, Pool, Queue, WorkerExitError, nodeRuntime, taskModule } from '@threadkit/node';
-import { fixturesUrl } from '@threadkit/core/conformance';
+import { PATIENCE_MS, fixturesUrl } from '@threadkit/core/conformance';
 
 const script = fileURLToPath(new URL('./fixtures/pool-liveness.mjs', import.meta.url));
 const tasks = taskModule<typeof import('./fixtures/pool-tasks.ts')>(new URL('./fixtures/pool-tasks.ts', import.meta.url));
@@ -57,7 +57,7 @@ describe('Pool of processes, a worker killed from outside', () => {
     const victim = await pool.apply(tasks.pid);
     const started = new Event();
     const running = pool.apply(core.waitForAbort, [60_000, started]);
-    expect(await started.wait({ timeout: 25_000 }), 'the task runs').toBe(true);
+    expect(await started.wait({ timeout: PATIENCE_MS }), 'the task runs').toBe(true);
     process.kill(victim, 'SIGKILL');
     const error = await running.then(
       () => undefined,

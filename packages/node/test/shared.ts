@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Event, Lock, Thread, taskModule } from '@threadkit/node';
 import { PARENT_WATCH_ENV, SETPRIV_PATHS } from '@threadkit/core/adapter';
-import { equal } from '@threadkit/core/conformance';
+import { PATIENCE_MS, equal } from '@threadkit/core/conformance';
 
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
 
@@ -33,11 +33,11 @@ export async function threadEndsWithParent(): Promise<void> {
   const ticks = new Int32Array(new SharedArrayBuffer(4));
   const parent = new Thread({ target: tasks.holdLockInChild, args: [lock, held, ticks] });
   parent.start();
-  equal(await held.wait({ timeout: 10_000 }), true);
+  equal(await held.wait({ timeout: PATIENCE_MS }), true);
   equal(await lock.acquire({ timeout: 50 }), false);
   await parent.terminate();
   // The child thread ended with its parent; only the main thread, the parent's parent, saw it.
-  equal(await lock.acquire({ timeout: 5_000 }), true);
+  equal(await lock.acquire({ timeout: PATIENCE_MS }), true);
   lock.release();
   // It really has ended (threadkit relies on the runtime ending a worker's workers with it).
   const seen = Atomics.load(ticks, 0);
