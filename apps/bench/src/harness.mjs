@@ -258,9 +258,9 @@ function consoleTable(scenario, kase, rows, opts) {
     '',
     `${scenario.name}/${kase.id} — ${kase.title}`,
     `  ${unitHeader(kase)}, ${better}; median of ${opts.reps} (min–max); "vs" > 1 = faster than the baseline`,
-    '  ' + line(head),
-    '  ' + widths.map((w) => '-'.repeat(w)).join('  '),
-    ...body.map((r) => '  ' + line(r)),
+    `  ${line(head)}`,
+    `  ${widths.map((w) => '-'.repeat(w)).join('  ')}`,
+    ...body.map((r) => `  ${line(r)}`),
   ].join('\n');
 }
 
@@ -287,7 +287,7 @@ function markdown(results, env, opts) {
       for (const [name, note] of notes) out.push(`- *${name}*: ${note}`);
     }
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function environment() {
@@ -373,7 +373,7 @@ async function main() {
     await mkdir(dir, { recursive: true });
     const md = markdown(results, env, opts);
     const json = { env, options: { only: opts.only, subject: opts.subject, reps: opts.reps, warmupRuns: opts.warmupRuns }, seconds, scenarios, results };
-    await writeFile(new URL('latest.json', dir), JSON.stringify(json, null, 2) + '\n');
+    await writeFile(new URL('latest.json', dir), `${JSON.stringify(json, null, 2)}\n`);
     await writeFile(new URL('latest.md', dir), md);
     console.log(`bench: wrote ${fileURLToPath(new URL('latest.json', dir))} and latest.md`);
     if (opts.readme) await updateReadme(md);
@@ -400,7 +400,7 @@ async function updateReadme(md) {
     console.error(`bench: README.md has no ${start} … ${end} markers; not updated`);
     return;
   }
-  await writeFile(file, text.slice(0, a + start.length) + '\n' + md + text.slice(b));
+  await writeFile(file, `${text.slice(0, a + start.length)}\n${md}${text.slice(b)}`);
   console.log('bench: pasted the tables into README.md');
 }
 

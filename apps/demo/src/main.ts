@@ -67,21 +67,23 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-let cli;
-try {
-  cli = parseArgs({
-    options: {
-      scale: { type: 'string', default: String(DEFAULT_SCALE) },
-      only: { type: 'string', multiple: true },
-      primes: { type: 'string', default: '5000000' },
-      help: { type: 'boolean', default: false },
-    },
-    // `pnpm start -- --scale 50` passes a literal `--` through to us.
-    args: process.argv.slice(2).filter((a) => a !== '--'),
-  }).values;
-} catch (error) {
-  fail((error as Error).message);
+function parseCli() {
+  try {
+    return parseArgs({
+      options: {
+        scale: { type: 'string', default: String(DEFAULT_SCALE) },
+        only: { type: 'string', multiple: true },
+        primes: { type: 'string', default: '5000000' },
+        help: { type: 'boolean', default: false },
+      },
+      // `pnpm start -- --scale 50` passes a literal `--` through to us.
+      args: process.argv.slice(2).filter((a) => a !== '--'),
+    }).values;
+  } catch (error) {
+    fail((error as Error).message);
+  }
 }
+const cli = parseCli();
 if (cli.help) {
   console.log(USAGE);
   process.exit(0);

@@ -210,7 +210,7 @@ export interface QueueStep {
 export async function inputQ(queue: Queue<string>): Promise<QueueStep> {
   const start = now();
   // str(os.getpid()) + '(put):' + str(time.time()): time.time() is in seconds.
-  const info = String(process.pid) + '(put):' + String(Date.now() / 1000);
+  const info = `${String(process.pid)}(put):${String(Date.now() / 1000)}`;
   await queue.put(info);
   return { pid: process.pid, info, start, done: now() };
 }
@@ -221,7 +221,7 @@ export async function outputQ(queue: Queue<string>, lock: Lock): Promise<QueueSt
   const info = await queue.get();
   const done = now();
   await lock.acquire();
-  console.log(String(process.pid) + '(get):' + info);
+  console.log(`${String(process.pid)}(get):${info}`);
   lock.release();
   return { pid: process.pid, info, start, done };
 }

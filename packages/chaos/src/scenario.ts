@@ -3,7 +3,7 @@
  * and transport under test, a directory for the workers' logs, and the bookkeeping behind the
  * end-of-run checks (violations, pids, calls that must settle).
  */
-import { Process, Thread, type BaseThread, type ThreadOptions } from '@threadkit/node';
+import { Process, Thread, type AnyFunction, type BaseThread, type ThreadOptions } from '@threadkit/node';
 import type { Rng } from './rng.js';
 
 /**
@@ -94,7 +94,7 @@ export class Ctx {
   }
 
   /** Starts a worker of the kind under test (in a mixed run, either) and records its pid. */
-  spawn<F extends (...args: never[]) => unknown>(label: string, options: ThreadOptions<F & ((...args: any[]) => any)>): BaseThread {
+  spawn<F extends (...args: never[]) => unknown>(label: string, options: ThreadOptions<F & AnyFunction>): BaseThread {
     const kind = this.variant === 'mixed' ? this.rng.pick(['thread', 'process'] as const) : this.kind;
     const w = kind === 'process' ? new Process(options) : new Thread(options);
     w.start();

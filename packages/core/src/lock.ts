@@ -3,7 +3,7 @@
  * processes by passing them in `args`. Waits are async (`await lock.acquire()`), so no event
  * loop ever blocks.
  */
-import { AbortError, InvalidStateError, ThreadkitError, TimeoutError } from './errors.js';
+import { InvalidStateError, ThreadkitError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { checkNoArguments, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { _asCaller, currentCaller, isDead } from './tags.js';
@@ -264,7 +264,10 @@ export class RLock extends Lock {
 
   /** Releases one level; throws if this thread does not hold it. */
   override release(): void {
-    if (this.remote) return super.release();
+    if (this.remote) {
+      super.release();
+      return;
+    }
     const mem = this.mem!;
     if (Atomics.load(mem, OWNER) !== currentCaller()) throw new InvalidStateError('Cannot release RLock: it is not held by this thread; only its holder releases it');
     if (Atomics.sub(mem, COUNT, 1) === 1) releaseWord(mem);

@@ -6,7 +6,7 @@
  * `{ robust: false }`.
  */
 import { deadlineOf, notify, spin, wait, type AbortSignalLike } from './futex.js';
-import { type AcquireOptions } from './lock.js';
+import type { AcquireOptions } from './lock.js';
 import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin } from './shared.js';
 import { ThreadkitError, TimeoutError } from './errors.js';
 import { _asCaller, currentCaller } from './tags.js';

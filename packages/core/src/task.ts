@@ -6,8 +6,7 @@
 import type { TargetSpec } from './protocol.js';
 import { describe } from './validate.js';
 
-// biome-ignore lint: any is what lets every function signature through
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: any is what lets every function signature through
 export type AnyFunction = (...args: any[]) => any;
 
 declare const taskType: unique symbol;

@@ -16,7 +16,7 @@ import {
 import { explainCloneError, findSharedMemory, isCloneFailure, sharedMemoryError } from './clone.js';
 import { _clearTimeout, _setTimeout, type TimerHandle } from './_globals.js';
 import { keepAlive } from './futex.js';
-import type { FailureMessage, FromWorker, PoolFailure, ResultMessage } from './protocol.js';
+import type { FailureMessage, FromWorker, PoolFailure, ResultMessage, TargetSpec } from './protocol.js';
 import { getRuntime, type Runtime, type WorkerKind } from './runtime.js';
 import { marshal } from './handle.js';
 import { WorkerLink } from './worker-link.js';
@@ -242,7 +242,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     if (!link) return Promise.reject(new InvalidStateError(`Cannot invoke a task on ${this.#label()}: call start() first; invoke() is for use inside run()`));
     const name = targetName(target);
     if (this.#workerExited) return Promise.reject(this.#exitError(name));
-    let spec;
+    let spec: TargetSpec;
     try {
       spec = targetSpec(target, `Cannot run a task on ${this.name}`);
     } catch (error) {
@@ -349,9 +349,9 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   #onMessage(message: FromWorker): void {
     switch (message.t) {
       case 'result':
-        return this.#settle(message);
       case 'failure':
-        return this.#settle(message);
+        this.#settle(message);
+        return;
       case 'exit':
         this.#requestedExit = message.code;
         return;

@@ -10,7 +10,7 @@ import type { AnyFunction } from './task.js';
 import { _ExitSignal, _enterWorker, _setCurrentThread } from './current-thread.js';
 import { _setCpus } from './futex.js';
 import { _setRealmTag, isDead } from './tags.js';
-import { type WorkerScope } from './runtime.js';
+import type { WorkerScope } from './runtime.js';
 import { Endpoint } from './rpc.js';
 import { revive } from './handle.js';
 import './primitives.js';
@@ -66,7 +66,10 @@ export function runWorker(scope: WorkerScope): void {
     if (ended) return;
     ended = true;
     publishAll();
-    if (!hasPending()) return scope.exit(code);
+    if (!hasPending()) {
+      scope.exit(code);
+      return;
+    }
     // A queue's memory is full: the items put are published as consumers make room, then it exits.
     const retry = (): void => {
       publishAll();

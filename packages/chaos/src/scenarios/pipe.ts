@@ -83,7 +83,7 @@ async function receiverDies(ctx: Ctx, i: number): Promise<void> {
   });
   if (refused !== undefined) ctx.check(refused instanceof EOFError, `pipe ${i}: send() to a dead receiver threw ${String(refused)}, not EOFError`);
   const lines = readLines(log);
-  lines.forEach((line, k) => ctx.check(line === `got ${k}`, `pipe ${i}: the receiver's message ${k} was ${line}`));
+  for (const [k, line] of lines.entries()) ctx.check(line === `got ${k}`, `pipe ${i}: the receiver's message ${k} was ${line}`);
   mine.close();
 }
 

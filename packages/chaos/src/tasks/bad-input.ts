@@ -1,5 +1,5 @@
 /** Tasks for the bad-input table: plain targets, and mistakes made inside a worker. */
-import { Condition, Lock, Semaphore, exit, type Queue } from '@threadkit/node';
+import { type Condition, Lock, Semaphore, exit, type Queue } from '@threadkit/node';
 
 export function noop(): void {}
 

@@ -31,8 +31,7 @@ export async function job(dir: string, id: number, behavior: Behavior, ms: numbe
     case 'throw':
       throw new Error(`task ${id} throws`);
     case 'exit':
-      exit(1);
-    // falls through (exit never returns)
+      return exit(1);
     case 'uncaught':
       setTimeout(() => {
         throw new Error(`task ${id} throws from a timer`);

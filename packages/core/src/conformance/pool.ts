@@ -23,7 +23,7 @@ import {
   type PoolOptions,
   type WorkerKind,
 } from '../index.js';
-import { PATIENCE_MS, kindName, sleepFor, until } from './helpers.js';
+import { PATIENCE_MS, sleepFor, until } from './helpers.js';
 import { deepEqual, equal, match, ok, rejects, throws } from './assert.js';
 import type { TestApi } from './index.js';
 
@@ -44,7 +44,6 @@ const byNumber = (a: number, b: number): number => a - b;
 
 /** Registers the Pool tests for one worker kind. */
 export function poolSuite(t: TestApi, kind: WorkerKind): void {
-  const Kind = kindName(kind);
   /** Runs `fn` with a new pool of this kind, and terminates the pool after, however `fn` ends. */
   const withPool = async (options: PoolOptions, fn: (pool: Pool) => Promise<void>): Promise<void> => {
     const pool = new Pool({ kind, ...options });
@@ -307,7 +306,7 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
           if (mode === 'hang') controller.abort();
           await died;
           const settled = await Promise.allSettled(held);
-          settled.forEach((s, i) => ok(s.status === 'fulfilled', `held task ${i + 1} ran elsewhere, got ${s.status === 'rejected' ? (s.reason as Error).message : ''}`));
+          for (const [i, s] of settled.entries()) ok(s.status === 'fulfilled', `held task ${i + 1} ran elsewhere, got ${s.status === 'rejected' ? (s.reason as Error).message : ''}`);
           deepEqual(settled.map((s) => (s as PromiseFulfilledResult<{ id: number }>).value.id), Array.from({ length: 10 }, (_, i) => i + 1));
           deepEqual(drain(runs).sort(byNumber), Array.from({ length: 11 }, (_, i) => i), 'every task ran exactly once');
           equal(pool.stats().crashed, 1);

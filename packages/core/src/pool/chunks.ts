@@ -80,7 +80,10 @@ export function mapAll<C>(pool: ChunkSubmitter<C>, job: MapJob): Promise<unknown
       settled = true;
       if (signal) signal.removeEventListener('abort', onAbort);
       _clearTimeout(timer);
-      if (error === undefined) return resolve(out);
+      if (error === undefined) {
+        resolve(out);
+        return;
+      }
       // An abort stops the running chunks as an aborted apply is stopped; after a failure they may finish.
       for (const c of chunks) pool.stop(c, error as Error, reason ?? 'abort', reason === undefined);
       reject(error);

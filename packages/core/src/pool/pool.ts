@@ -122,8 +122,6 @@ export class Pool {
    * @example
    * const lengths = await pool.map(tasks.wordCount, files, { onProgress: (p) => draw(p.done / p.total) });
    */
-  // biome-ignore lint: any keeps the item type of any one-parameter function
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   // biome-ignore lint/suspicious/noExplicitAny: any keeps the item type of any one-parameter function
   map<F extends (item: any) => any>(target: Target<F>, items: Iterable<NoInfer<Parameters<F>[0]>>, options?: MapOptions): Promise<Awaited<ReturnType<F>>[]> {
     return this.#map('map', target, items, options, false) as Promise<Awaited<ReturnType<F>>[]>;
@@ -141,16 +139,12 @@ export class Pool {
    * @example
    * for await (const digest of pool.imap(tasks.sha256, readChunks(file), { chunksize: 4 })) out.write(digest);
    */
-  // biome-ignore lint: any keeps the item type of any one-parameter function
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   // biome-ignore lint/suspicious/noExplicitAny: any keeps the item type of any one-parameter function
   imap<F extends (item: any) => any>(target: Target<F>, items: Iterable<NoInfer<Parameters<F>[0]>> | AsyncIterable<NoInfer<Parameters<F>[0]>>, options?: ImapOptions): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined> {
     return this.#imap('imap', target, items, options, true) as AsyncGenerator<Awaited<ReturnType<F>>, void, undefined>;
   }
 
   /** Like {@link imap}, but results come in the order they are ready. Python's `Pool.imap_unordered`. */
-  // biome-ignore lint: any keeps the item type of any one-parameter function
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   // biome-ignore lint/suspicious/noExplicitAny: any keeps the item type of any one-parameter function
   imapUnordered<F extends (item: any) => any>(target: Target<F>, items: Iterable<NoInfer<Parameters<F>[0]>> | AsyncIterable<NoInfer<Parameters<F>[0]>>, options?: ImapOptions): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined> {
     return this.#imap('imapUnordered', target, items, options, false) as AsyncGenerator<Awaited<ReturnType<F>>, void, undefined>;

@@ -20,7 +20,7 @@ export class Reservoir {
   #count = 0;
 
   add(ms: number): void {
-    this.#values[this.#count++ % SAMPLES] = ms > 0 ? ms : 0;
+    this.#values[this.#count++ % SAMPLES] = Math.max(ms, 0);
   }
 
   percentiles(): Percentiles {

@@ -428,7 +428,10 @@ export class PoolRunner {
     } catch {
       // Something the codec does not take: structured clone tries, and says what fails.
     }
-    if (bytes) return this.#host.post({ t: 'done', bytes, taken });
+    if (bytes) {
+      this.#host.post({ t: 'done', bytes, taken });
+      return;
+    }
     try {
       this.#host.post({ t: 'done', r, taken });
       return;
