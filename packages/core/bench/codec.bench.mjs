@@ -1,6 +1,6 @@
 // The codec's throughput against structuredClone and JSON, in one run (compare ratios: the machine is noisy).
 //   cd packages/core && npx tsc -p tsconfig.json && node bench/codec.bench.mjs [--quick] [--only=<suite name part>]
-import { Decoder, Encoder } from '../dist/codec.js';
+import { Decoder, Encoder } from '../dist/codec/index.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 7;

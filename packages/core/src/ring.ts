@@ -10,7 +10,7 @@
  * A put takes effect at its final `COUNT` add and a get at its final stores, so a thread
  * terminated in the middle of either did it or did not: the ring is never left half-written.
  */
-import { Decoder, Encoder } from './codec.js';
+import { Decoder, Encoder } from './codec/index.js';
 import { DataCloneError } from './errors.js';
 import { notifyRaw as notify, spin, wait, type AbortSignalLike } from './futex.js';
 import { addPending, publishAll, type Publisher } from './publish.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Decoder, Encoder, marshal, registerReviver, type Marshalled, type Reviver } from '../src/codec.js';
+import { Decoder, Encoder, marshal, registerReviver, type Marshalled, type Reviver } from '../src/codec/index.js';
 import { DataCloneError, QueueEmptyError } from '../src/errors.js';
 
 const encoder = new Encoder();
@@ -641,7 +641,7 @@ describe('codec: hosts without some features', () => {
     }
     vi.stubGlobal('TextDecoder', BrowserLikeTextDecoder);
     vi.resetModules();
-    const codec = await import('../src/codec.js');
+    const codec = await import('../src/codec/index.js');
     const s = `${'歌曲'.repeat(50_000)}end`;
     expect(viaShared({ s }, new codec.Encoder(), new codec.Decoder()).s === s).toBe(true);
   });
@@ -650,14 +650,14 @@ describe('codec: hosts without some features', () => {
     vi.stubGlobal('TextEncoder', undefined);
     vi.stubGlobal('TextDecoder', undefined);
     vi.resetModules();
-    const codec = await import('../src/codec.js');
+    const codec = await import('../src/codec/index.js');
     const s = `${'ascii '.repeat(20_000)}歌曲😀\ud800`;
     expect(viaShared({ s }, new codec.Encoder(), new codec.Decoder()).s === s).toBe(true);
   });
 
   it('falls back from compiled constructors when new Function is forbidden (a CSP without unsafe-eval)', async () => {
     vi.resetModules();
-    const codec = await import('../src/codec.js');
+    const codec = await import('../src/codec/index.js');
     const RealFunction = Function;
     let attempts = 0;
     const forbidden = function () {

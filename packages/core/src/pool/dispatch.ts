@@ -5,7 +5,7 @@
  * codec cannot take something; a batch that cannot be sent fails only the tasks it cannot carry.
  */
 import { explainCloneError, findUncloneable, isCloneFailure } from '../clone.js';
-import { Encoder } from '../codec.js';
+import { Encoder } from '../codec/index.js';
 import { marshal } from '../handle.js';
 import { MODE_APPLY, MODE_FLUSH_FIRST, MODE_MAP, MODE_NUMBERS, type TargetSpec } from '../protocol.js';
 import type { Slot } from './slot.js';

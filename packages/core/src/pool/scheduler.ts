@@ -5,7 +5,7 @@
  * started in it and runs the rest elsewhere. It keeps the program alive while tasks are pending.
  */
 import { _clearTimeout, _now, _setWeakTimeout, type TimerHandle } from '../_globals.js';
-import { Decoder } from '../codec.js';
+import { Decoder } from '../codec/index.js';
 import { PoolClosedError, TaskError, TimeoutError, WorkerStartError, deserializeError } from '../errors.js';
 import { allocate, keepAlive, type AbortSignalLike } from '../futex.js';
 import {

@@ -44,7 +44,7 @@ import {
   type TasksMessage,
 } from '../protocol.js';
 import type { AnyFunction } from '../task.js';
-import { Decoder, Encoder } from '../codec.js';
+import { Decoder, Encoder } from '../codec/index.js';
 
 /** Results are sent once this many wait, or this many ms after the first of them ended. */
 const FLUSH_COUNT = 128;

@@ -1,0 +1,37 @@
+/**
+ * The marshal hook: the symbol under which an object describes itself as a handle inside an
+ * encoded value, and the registry of revivers the {@link Decoder} rebuilds it with.
+ */
+import type { Decoder, DecoderOptions } from './decode.js';
+import type { EncoderOptions } from './encode.js';
+
+/**
+ * The method under which a threadkit object (Queue, Lock, Pipe end…) describes itself when it
+ * is inside an encoded value: `[marshal](context) → { type, data }`, where `data` is plain
+ * codec-able data (it may contain SharedArrayBuffers). The decoder rebuilds the object with the
+ * reviver registered for `type`.
+ */
+export const marshal: unique symbol = Symbol.for('threadkit.marshal') as never;
+
+/** What an object's {@link marshal} method returns. */
+export interface Marshalled {
+  readonly type: string;
+  readonly data: unknown;
+}
+
+/** An object that travels as a handle. `context` is the encoder's {@link EncoderOptions.context}. */
+export interface Marshallable {
+  [marshal](context?: unknown): Marshalled;
+}
+
+/** Rebuilds a marshalled object; `context` is the decoder's {@link DecoderOptions.context}. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Reviver = (data: any, context: unknown) => unknown;
+
+/** Every reviver registered in this realm, by type. */
+export const revivers = new Map<string, Reviver>();
+
+/** Registers how objects marshalled under `type` are rebuilt by every {@link Decoder}; a later registration replaces an earlier one. */
+export function registerReviver(type: string, reviver: Reviver): void {
+  revivers.set(type, reviver);
+}
