@@ -5,10 +5,13 @@
  * memory with us, else an id the receiver calls through the channel's {@link Endpoint}. On the
  * other side {@link revive} turns descriptors back into objects.
  */
+import { marshal as MARSHAL, registerReviver as register, revivers, type Marshalled } from './codec/marshal.js';
 import type { Endpoint } from './rpc.js';
 
-/** The method a shareable object implements to describe itself for another realm. */
-export const MARSHAL: unique symbol = Symbol.for('threadkit.marshal') as never;
+// The method a shareable object implements to describe itself for another realm: the codec's
+// `marshal` symbol (`codec/marshal.ts`), one symbol for `args` and for encoded values alike.
+export { MARSHAL };
+export type { Marshalled };
 
 /** Where a marshalled object is going. */
 export interface MarshalContext {
@@ -20,12 +23,6 @@ export interface MarshalContext {
   readonly sent?: Set<object>;
 }
 
-/** What a shareable object turns into: a type name and plain, clonable data. */
-export interface Marshalled {
-  readonly type: string;
-  readonly data: unknown;
-}
-
 /** An object that can cross to another realm as a handle. */
 export interface Shareable {
   [MARSHAL](ctx: MarshalContext): Marshalled;
@@ -34,12 +31,12 @@ export interface Shareable {
 /** Rebuilds an object on the receiving side; `endpoint` is the channel it arrived through. */
 export type Reviver = (data: unknown, endpoint: Endpoint) => object;
 
-const revivers = new Map<string, Reviver>();
-
-/** Registers how a type of shareable object is rebuilt on the receiving side. */
-export function registerReviver(type: string, reviver: Reviver): void {
-  revivers.set(type, reviver);
-}
+/**
+ * Registers how a type of shareable object is rebuilt on the receiving side: in the codec's one
+ * registry (`codec/marshal.ts`), which {@link revive} and every `Decoder` consult. {@link revive}
+ * passes the channel's endpoint as the reviver's context.
+ */
+export const registerReviver = register as (type: string, reviver: Reviver) => void;
 
 const KEY = '__threadkit_handle__';
 

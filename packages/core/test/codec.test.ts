@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Decoder, Encoder, marshal, registerReviver, type Marshalled, type Reviver } from '../src/codec/index.js';
 import { DataCloneError, QueueEmptyError } from '../src/errors.js';
+import * as handle from '../src/handle.js';
 
 const encoder = new Encoder();
 const decoder = new Decoder();
@@ -433,6 +434,20 @@ describe('codec: SharedArrayBuffers and the marshal hook', () => {
     enc.encode([sab]);
     enc.encode([1]);
     expect(enc.takeShared()).toEqual([]); // each encode starts a new list
+  });
+
+  it('is one hook with the marshalling of args: one symbol, one registry of revivers', () => {
+    expect(handle.MARSHAL).toBe(marshal);
+    const endpoint = {} as Parameters<typeof handle.revive>[1];
+    // A type registered for args is found by a Decoder, and one registered with the codec by revive().
+    handle.registerReviver('test.ArgsOnly', (data) => ({ arg: data }));
+    expect(roundTrip({ x: { [marshal]: () => ({ type: 'test.ArgsOnly', data: 5 }) } })).toEqual({ x: { arg: 5 } });
+    const counter = new Counter(new SharedArrayBuffer(4));
+    const sent = handle.marshal([counter], { shared: true, endpoint }) as unknown[];
+    expect(sent[0]).not.toBe(counter);
+    const [back] = handle.revive(sent, endpoint) as [Counter];
+    expect(back).toBeInstanceOf(Counter);
+    expect(back.memory).toBe(counter.memory);
   });
 
   it('says which reviver is missing', () => {

@@ -59,8 +59,8 @@
  * recognises and the typed-array kinds of `d0`. `writer.ts` writes the bytes of scalars and
  * strings; `encode.ts` (the `Encoder`, which extends the writer) everything that is an object;
  * `unencodable.ts` the path of a value that cannot be sent; `decode.ts` the `Decoder`; `text.ts`
- * the string helpers; `marshal.ts` the marshal hook and the registry of revivers; `index.ts` the
- * public surface (`@threadkit/core/codec`).
+ * the string helpers; `marshal.ts` the marshal hook and the one registry of revivers (those of
+ * `args` too); `index.ts` the public surface (`@threadkit/core/codec`).
  */
 
 // ---------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 /**
- * The marshal hook: the symbol under which an object describes itself as a handle inside an
- * encoded value, and the registry of revivers the {@link Decoder} rebuilds it with.
+ * The marshal hook: the one symbol under which a threadkit object (Queue, Lock, Pipe end…)
+ * describes itself as a handle, and the one registry of revivers that rebuild it, both inside an
+ * encoded value (the {@link Encoder} and {@link Decoder}) and inside a thread's `args`
+ * (`../handle.ts`, whose `MARSHAL` and `registerReviver` are these).
  */
 import type { Decoder, DecoderOptions } from './decode.js';
-import type { EncoderOptions } from './encode.js';
+import type { Encoder, EncoderOptions } from './encode.js';
 
 /**
  * The method under which a threadkit object (Queue, Lock, Pipe end…) describes itself when it
@@ -24,11 +26,14 @@ export interface Marshallable {
   [marshal](context?: unknown): Marshalled;
 }
 
-/** Rebuilds a marshalled object; `context` is the decoder's {@link DecoderOptions.context}. */
+/**
+ * Rebuilds a marshalled object; `context` is the decoder's {@link DecoderOptions.context} (for a
+ * handle inside `args`, the endpoint of the channel it arrived through).
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Reviver = (data: any, context: unknown) => unknown;
 
-/** Every reviver registered in this realm, by type. */
+/** Every reviver registered in this realm, by type: the {@link Decoder} and `revive()` in `../handle.ts` look them up here. */
 export const revivers = new Map<string, Reviver>();
 
 /** Registers how objects marshalled under `type` are rebuilt by every {@link Decoder}; a later registration replaces an earlier one. */
