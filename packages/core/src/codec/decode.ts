@@ -12,9 +12,10 @@ import * as text from './text.js';
 // constants once: V8 reads a module-level const with one context load, but an imported binding
 // through its module cell on every use (on Node 20, decoding with imported tags measured 5–10%
 // slower).
-const {
-  ARRAY, ARRAY_BUFFER, BIGINT, BOXED, COMPILE_AFTER, DATE, ERROR, FALSE, FLOAT64, HOLES, INT16, INT32, KEEP_SCRATCH, MAP, MARSHAL, MAX_SHAPE_KEYS, NULL, OBJ_DEF, OBJ_DYN, OBJ_SHAPE, REF, REGEXP, RESIZABLE_BUFFER, SAB, SET, SHARED, SHORT_STRING, STR_LATIN1, STR_UTF8, STR_WTF8, TRACKED, TRUE, UINT8, UNDEF, VIEW, viewConstructors,
-} = format;
+const { ARRAY, ARRAY_BUFFER, BIGINT, BOXED, DATE, ERROR, FALSE, FLOAT64, HOLES, INT16, INT32, MAP, MARSHAL, NULL, OBJ_DEF, OBJ_DYN, OBJ_SHAPE, REF } = format;
+const { REGEXP, RESIZABLE_BUFFER, SET, SHARED, STR_LATIN1, STR_UTF8, STR_WTF8, TRACKED, TRUE, UINT8, UNDEF, VIEW } = format;
+const { COMPILE_AFTER, KEEP_SCRATCH, MAX_SHAPE_KEYS, SHORT_STRING } = format;
+const { SAB, viewConstructors } = format;
 const { fromCodes, probeSharedDecode, textDecoder } = text;
 
 /** Browsers' TextDecoder refuses views of a SharedArrayBuffer; probed on first need. */
@@ -104,8 +105,10 @@ export class Decoder {
   decodeRange(bytes: Uint8Array, start: number, end: number, shared?: readonly SharedArrayBuffer[]): unknown {
     // A subclass (Node's Buffer) has its own slice(): read through a plain Uint8Array.
     if (bytes.constructor !== Uint8Array) bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (!(start >= 0 && end <= bytes.length && start <= end)) throw new RangeError(`decodeRange: [${start}, ${end}) is outside the ${bytes.length} bytes given`);
-    if (this.src !== emptyBytes) throw new Error('threadkit codec: Decoder.decode() was called again while it was decoding (from a reviver); use another Decoder');
+    if (!(start >= 0 && end <= bytes.length && start <= end))
+      throw new RangeError(`decodeRange: [${start}, ${end}) is outside the ${bytes.length} bytes given`);
+    if (this.src !== emptyBytes)
+      throw new Error('threadkit codec: Decoder.decode() was called again while it was decoding (from a reviver); use another Decoder');
     this.src = bytes;
     this.pos = start;
     this.start = start;
@@ -243,7 +246,9 @@ export class Decoder {
         const index = this.varint();
         const sab = this.shared?.[index];
         if (sab === undefined) {
-          throw new RangeError(`threadkit codec: the payload refers to SharedArrayBuffer #${index}, but decode() was given ${this.shared ? `only ${this.shared.length}` : 'none'}: pass the encoder's takeShared() list`);
+          throw new RangeError(
+            `threadkit codec: the payload refers to SharedArrayBuffer #${index}, but decode() was given ${this.shared ? `only ${this.shared.length}` : 'none'}: pass the encoder's takeShared() list`,
+          );
         }
         return sab;
       }

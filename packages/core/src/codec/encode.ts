@@ -14,9 +14,11 @@ import { Writer, paddedVarint, varintWidth } from './writer.js';
 // constants once: V8 reads a module-level const with one context load, but an imported binding
 // through its module cell on every use (on Node 20, decoding with imported tags measured 5–10%
 // slower).
-const {
-  ARRAY, ARRAY_BUFFER, BOXED, DATAVIEW_KIND, DATE, ERROR, FALSE, HOLES, KEEP_SCRATCH, LAST_CONTAINER, LINEAR_IDENTITY, MAP, MARSHAL, MAX_SHAPE_KEYS, MAX_SHAPE_NODES, NULL, OBJ_DEF, OBJ_DYN, OBJ_SHAPE, REF, REGEXP, RESIZABLE_BUFFER, SET, SHARED, TRACKED, TRUE, UNDEF, VIEW, VIEW_CACHE, K_ARRAY, K_BIGINT, K_BOOLEAN, K_BUFFER, K_DATE, K_ERROR, K_MAP, K_NUMBER, K_PLAIN, K_REGEXP, K_SET, K_SHARED, K_STRING, K_VIEW, kindByConstructor, kindByTag,
-} = format;
+const { ARRAY, ARRAY_BUFFER, BOXED, DATE, ERROR, FALSE, HOLES, LAST_CONTAINER, MAP, MARSHAL, NULL, OBJ_DEF, OBJ_DYN, OBJ_SHAPE, REF, REGEXP } = format;
+const { RESIZABLE_BUFFER, SET, SHARED, TRACKED, TRUE, UNDEF, VIEW } = format;
+const { KEEP_SCRATCH, LINEAR_IDENTITY, MAX_SHAPE_KEYS, MAX_SHAPE_NODES, VIEW_CACHE } = format;
+const { DATAVIEW_KIND, K_ARRAY, K_BIGINT, K_BOOLEAN, K_BUFFER, K_DATE, K_ERROR, K_MAP, K_NUMBER, K_PLAIN, K_REGEXP, K_SET, K_SHARED, K_STRING } = format;
+const { K_VIEW, kindByConstructor, kindByTag } = format;
 const marshal: typeof hook.marshal = hook.marshal;
 
 const ObjectProto = Object.prototype;
@@ -114,7 +116,8 @@ export class Encoder extends Writer {
    * first `start` bytes are kept and the error is thrown.
    */
   encodeAfter(value: unknown, root: string, start: number): number {
-    if (this.busy) throw new Error('threadkit codec: Encoder.encode() was called again while it was encoding (from a getter or a marshal method); use another Encoder');
+    if (this.busy)
+      throw new Error('threadkit codec: Encoder.encode() was called again while it was encoding (from a getter or a marshal method); use another Encoder');
     this.busy = true;
     this.begin(start);
     try {
@@ -128,7 +131,6 @@ export class Encoder extends Writer {
     }
     return this.pos;
   }
-
 
   /** The SharedArrayBuffers the last payload refers to, without clearing them (see {@link takeShared}). */
   get shared(): readonly SharedArrayBuffer[] {
@@ -518,7 +520,6 @@ export class Encoder extends Writer {
         return;
     }
   }
-
 
   private writeMap(map: Map<unknown, unknown>): void {
     const size = map.size;

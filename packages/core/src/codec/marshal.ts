@@ -1,11 +1,11 @@
 /**
  * The marshal hook: the one symbol under which a threadkit object (Queue, Lock, Pipe end…)
  * describes itself as a handle, and the one registry of revivers that rebuild it, both inside an
- * encoded value (the {@link Encoder} and {@link Decoder}) and inside a thread's `args`
+ * encoded value (the `Encoder` and {@link Decoder}) and inside a thread's `args`
  * (`../handle.ts`, whose `MARSHAL` and `registerReviver` are these).
  */
 import type { Decoder, DecoderOptions } from './decode.js';
-import type { Encoder, EncoderOptions } from './encode.js';
+import type { EncoderOptions } from './encode.js';
 
 /**
  * The method under which a threadkit object (Queue, Lock, Pipe end…) describes itself when it
@@ -30,7 +30,7 @@ export interface Marshallable {
  * Rebuilds a marshalled object; `context` is the decoder's {@link DecoderOptions.context} (for a
  * handle inside `args`, the endpoint of the channel it arrived through).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a reviver takes the data its type's marshal method wrote; with `unknown`, every reviver would have to cast it
 export type Reviver = (data: any, context: unknown) => unknown;
 
 /** Every reviver registered in this realm, by type: the {@link Decoder} and `revive()` in `../handle.ts` look them up here. */

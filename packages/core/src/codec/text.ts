@@ -118,10 +118,58 @@ function fromCodes16(a: Uint8Array | Uint16Array, p: number, n: number): string 
     case 13:
       return fcc(a[p]!, a[p + 1]!, a[p + 2]!, a[p + 3]!, a[p + 4]!, a[p + 5]!, a[p + 6]!, a[p + 7]!, a[p + 8]!, a[p + 9]!, a[p + 10]!, a[p + 11]!, a[p + 12]!);
     case 14:
-      return fcc(a[p]!, a[p + 1]!, a[p + 2]!, a[p + 3]!, a[p + 4]!, a[p + 5]!, a[p + 6]!, a[p + 7]!, a[p + 8]!, a[p + 9]!, a[p + 10]!, a[p + 11]!, a[p + 12]!, a[p + 13]!);
+      return fcc(
+        a[p]!,
+        a[p + 1]!,
+        a[p + 2]!,
+        a[p + 3]!,
+        a[p + 4]!,
+        a[p + 5]!,
+        a[p + 6]!,
+        a[p + 7]!,
+        a[p + 8]!,
+        a[p + 9]!,
+        a[p + 10]!,
+        a[p + 11]!,
+        a[p + 12]!,
+        a[p + 13]!,
+      );
     case 15:
-      return fcc(a[p]!, a[p + 1]!, a[p + 2]!, a[p + 3]!, a[p + 4]!, a[p + 5]!, a[p + 6]!, a[p + 7]!, a[p + 8]!, a[p + 9]!, a[p + 10]!, a[p + 11]!, a[p + 12]!, a[p + 13]!, a[p + 14]!);
+      return fcc(
+        a[p]!,
+        a[p + 1]!,
+        a[p + 2]!,
+        a[p + 3]!,
+        a[p + 4]!,
+        a[p + 5]!,
+        a[p + 6]!,
+        a[p + 7]!,
+        a[p + 8]!,
+        a[p + 9]!,
+        a[p + 10]!,
+        a[p + 11]!,
+        a[p + 12]!,
+        a[p + 13]!,
+        a[p + 14]!,
+      );
     default:
-      return fcc(a[p]!, a[p + 1]!, a[p + 2]!, a[p + 3]!, a[p + 4]!, a[p + 5]!, a[p + 6]!, a[p + 7]!, a[p + 8]!, a[p + 9]!, a[p + 10]!, a[p + 11]!, a[p + 12]!, a[p + 13]!, a[p + 14]!, a[p + 15]!);
+      return fcc(
+        a[p]!,
+        a[p + 1]!,
+        a[p + 2]!,
+        a[p + 3]!,
+        a[p + 4]!,
+        a[p + 5]!,
+        a[p + 6]!,
+        a[p + 7]!,
+        a[p + 8]!,
+        a[p + 9]!,
+        a[p + 10]!,
+        a[p + 11]!,
+        a[p + 12]!,
+        a[p + 13]!,
+        a[p + 14]!,
+        a[p + 15]!,
+      );
   }
 }

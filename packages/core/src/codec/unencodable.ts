@@ -1,10 +1,9 @@
 /**
- * What the {@link Encoder} throws at a value it cannot carry: an {@link Unencodable} that each
+ * What the `Encoder` throws at a value it cannot carry: an {@link Unencodable} that each
  * container on the way out extends with its step of the path, which {@link explain} turns into
  * the `DataCloneError` the caller sees (`item.cb: function cb cannot be sent…`, with `.path`).
  */
 import { DataCloneError } from '../errors.js';
-import type { Encoder } from './encode.js';
 
 /** Thrown inside the encoder at an unencodable value; each container on the way out adds its step of the path. */
 export class Unencodable {
