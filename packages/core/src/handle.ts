@@ -5,7 +5,7 @@
  * memory with us, else an id the receiver calls through the channel's {@link Endpoint}. On the
  * other side {@link revive} turns descriptors back into objects.
  */
-import { marshal as MARSHAL, registerReviver as register, revivers, type Marshalled } from './codec/marshal.js';
+import { marshal as MARSHAL, _registerOwnReviver, revivers, type Marshalled } from './codec/marshal.js';
 import type { Endpoint } from './rpc.js';
 
 // The method a shareable object implements to describe itself for another realm: the codec's
@@ -32,11 +32,12 @@ export interface Shareable {
 export type Reviver = (data: unknown, endpoint: Endpoint) => object;
 
 /**
- * Registers how a type of shareable object is rebuilt on the receiving side: in the codec's one
- * registry (`codec/marshal.ts`), which {@link revive} and every `Decoder` consult. {@link revive}
- * passes the channel's endpoint as the reviver's context.
+ * Registers how one of threadkit's shareable types is rebuilt on the receiving side: in the
+ * codec's one registry (`codec/marshal.ts`), which {@link revive} and every `Decoder` consult,
+ * under a name users may not take over. {@link revive} passes the channel's endpoint as the
+ * reviver's context.
  */
-export const registerReviver = register as (type: string, reviver: Reviver) => void;
+export const registerReviver = _registerOwnReviver as (type: string, reviver: Reviver) => void;
 
 const KEY = '__threadkit_handle__';
 

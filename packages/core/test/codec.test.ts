@@ -371,6 +371,13 @@ describe('codec: SharedArrayBuffers and the marshal hook', () => {
   }
   registerReviver('test.Counter', (data: { memory: SharedArrayBuffer }) => new Counter(data.memory));
 
+  it("refuses a reviver under a name threadkit's own objects travel under, and a malformed one", async () => {
+    await import('../src/lock.js');
+    expect(() => registerReviver('Lock', () => ({}))).toThrow(/threadkit's own Lock travels under that name; give your type a name of its own, such as "myapp.Lock"/);
+    expect(() => registerReviver('', () => ({}))).toThrow(TypeError);
+    expect(() => registerReviver('test.NotAFunction', 42 as never)).toThrow(TypeError);
+  });
+
   it('sends SharedArrayBuffers beside the bytes and shares them on the other side', () => {
     const sab = new SharedArrayBuffer(16);
     const enc = new Encoder();

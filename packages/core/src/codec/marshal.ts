@@ -4,6 +4,7 @@
  * encoded value (the `Encoder` and {@link Decoder}) and inside a thread's `args`
  * (`../handle.ts`, whose `MARSHAL` and `registerReviver` are these).
  */
+import { InvalidStateError } from '../errors.js';
 import type { Decoder, DecoderOptions } from './decode.js';
 import type { EncoderOptions } from './encode.js';
 
@@ -36,7 +37,24 @@ export type Reviver = (data: any, context: unknown) => unknown;
 /** Every reviver registered in this realm, by type: the {@link Decoder} and `revive()` in `../handle.ts` look them up here. */
 export const revivers = new Map<string, Reviver>();
 
-/** Registers how objects marshalled under `type` are rebuilt by every {@link Decoder}; a later registration replaces an earlier one. */
+/** The types threadkit's own objects travel under (Lock, Queue…): a user's reviver may not take their place. */
+const own = new Set<string>();
+
+/**
+ * Registers how objects marshalled under `type` are rebuilt by every {@link Decoder}; a later
+ * registration replaces an earlier one. Refused for a name threadkit's own objects use.
+ */
 export function registerReviver(type: string, reviver: Reviver): void {
+  if (typeof type !== 'string' || type === '') throw new TypeError(`Cannot register a reviver: type must be a non-empty string, got ${String(type)}`);
+  if (typeof reviver !== 'function') throw new TypeError(`Cannot register a reviver for "${type}": reviver must be a function (data, context) => object`);
+  if (own.has(type)) {
+    throw new InvalidStateError(`Cannot register a reviver for "${type}": threadkit's own ${type} travels under that name; give your type a name of its own, such as "myapp.${type}"`);
+  }
+  revivers.set(type, reviver);
+}
+
+/** Registers the reviver of one of threadkit's own types (see `registerShared`). */
+export function _registerOwnReviver(type: string, reviver: Reviver): void {
+  own.add(type);
   revivers.set(type, reviver);
 }
