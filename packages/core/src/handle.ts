@@ -5,6 +5,7 @@
  * memory with us, else an id the receiver calls through the channel's {@link Endpoint}. On the
  * other side {@link revive} turns descriptors back into objects.
  */
+import { ThreadkitError } from './errors.js';
 import { marshal as MARSHAL, _registerOwnReviver, revivers, type Marshalled } from './codec/marshal.js';
 import type { Endpoint } from './rpc.js';
 
@@ -91,7 +92,7 @@ export function revive(value: unknown, endpoint: Endpoint, depth = 0): unknown {
   const handle = record[KEY] as Marshalled | undefined;
   if (handle !== undefined && typeof handle === 'object' && handle !== null && typeof handle.type === 'string') {
     const reviver = revivers.get(handle.type);
-    if (!reviver) throw new Error(`threadkit internal error: no reviver for a ${handle.type}`);
+    if (!reviver) throw new ThreadkitError(`threadkit internal error: no reviver for a ${handle.type}`);
     return reviver(handle.data, endpoint);
   }
   for (const key of Object.keys(record)) record[key] = revive(record[key], endpoint, depth + 1);

@@ -2,7 +2,7 @@
  * The {@link Decoder}: bytes in the wire format of `format.ts` back to values, with a cache of
  * object shapes and, for frequent shapes, compiled constructors.
  */
-import { DataCloneError, reviveError, type SerializedError } from '../errors.js';
+import { DataCloneError, InvalidStateError, reviveError, type SerializedError } from '../errors.js';
 import type { Encoder } from './encode.js';
 import * as format from './format.js';
 import { revivers, type Reviver } from './marshal.js';
@@ -108,7 +108,7 @@ export class Decoder {
     if (!(start >= 0 && end <= bytes.length && start <= end))
       throw new RangeError(`decodeRange: [${start}, ${end}) is outside the ${bytes.length} bytes given`);
     if (this.src !== emptyBytes)
-      throw new Error('threadkit codec: Decoder.decode() was called again while it was decoding (from a reviver); use another Decoder');
+      throw new InvalidStateError('threadkit codec: Decoder.decode() was called again while it was decoding (from a reviver); use another Decoder');
     this.src = bytes;
     this.pos = start;
     this.start = start;

@@ -3,7 +3,7 @@
  * {@link Writer} (`writer.ts`: the scratch buffer, numbers, strings) with everything that is an
  * object: identity and back-references, shapes, arrays, the other object kinds and the marshal hook.
  */
-import { serializeError } from '../errors.js';
+import { InvalidStateError, serializeError } from '../errors.js';
 import * as format from './format.js';
 import * as hook from './marshal.js';
 import type { Marshallable, Marshalled } from './marshal.js';
@@ -117,7 +117,7 @@ export class Encoder extends Writer {
    */
   encodeAfter(value: unknown, root: string, start: number): number {
     if (this.busy)
-      throw new Error('threadkit codec: Encoder.encode() was called again while it was encoding (from a getter or a marshal method); use another Encoder');
+      throw new InvalidStateError('threadkit codec: Encoder.encode() was called again while it was encoding (from a getter or a marshal method); use another Encoder');
     this.busy = true;
     this.begin(start);
     try {
@@ -298,7 +298,7 @@ export class Encoder extends Writer {
     } catch (error) {
       throw addStep(error, keyStep(key));
     }
-    if (written !== n) throw new Error('threadkit codec: an object was modified while it was being encoded');
+    if (written !== n) throw new InvalidStateError('threadkit codec: an object was modified while it was being encoded');
   }
 
   /** An object of another prototype (a class instance, a null-prototype object...): its own enumerable keys. */
@@ -541,7 +541,7 @@ export class Encoder extends Writer {
     } catch (error) {
       throw addStep(error, inKey ? `.<key ${i}>` : `.get(${mapKeyLabel(key)})`);
     }
-    if (i !== size) throw new Error('threadkit codec: a Map was modified while it was being encoded');
+    if (i !== size) throw new InvalidStateError('threadkit codec: a Map was modified while it was being encoded');
   }
 
   private writeSet(set: Set<unknown>): void {
@@ -558,7 +558,7 @@ export class Encoder extends Writer {
     } catch (error) {
       throw addStep(error, `.<item ${i}>`);
     }
-    if (i !== size) throw new Error('threadkit codec: a Set was modified while it was being encoded');
+    if (i !== size) throw new InvalidStateError('threadkit codec: a Set was modified while it was being encoded');
   }
 
   private writeBuffer(buffer: ArrayBuffer): void {
