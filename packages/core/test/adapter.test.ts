@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { childCommand, findSetpriv, parentArg, parentFrom, progressArg, progressFrom, startParentWatch, watchParent, type WatchedProcess } from '../src/adapter.js';
+import { childCommand, findSetpriv, parentArg, parentFrom, progressArg, progressFrom, startParentWatch, watchParent, type WatchedProcess } from '../src/adapter/index.js';
 
 describe('how a child process is started so that it ends with its parent', () => {
   it('findSetpriv: the first setpriv that runs with --pdeathsig, on Linux only, unless THREADKIT_PARENT_WATCH=thread', () => {
