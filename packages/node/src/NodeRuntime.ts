@@ -4,16 +4,14 @@
  * ("advanced") serializer), through setpriv on Linux (see spawnProcess).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
+import * as fs from 'node:fs';
 import { availableParallelism, constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResourceLimits, Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
-import { PARENT_WATCH_ENV, childCommand, endAtExit, findSetpriv, progressArg } from '@threadkit/core/adapter';
+import { childProcesses } from '@threadkit/core/adapter';
 
 const entry = new URL('./worker.js', import.meta.url);
-
 
 /**
  * The parent's flags minus tsx's own: under the tsx CLI they cost ~110 ms per worker and do not
@@ -61,85 +59,14 @@ function limitFlags(limits: ResourceLimits | undefined): string[] {
   return flags;
 }
 
-/** The setpriv that gives child processes a parent-death signal, looked for once (see @threadkit/core/adapter). */
-let setpriv: { path: string | undefined } | undefined;
-function parentDeathSignal(): string | undefined {
-  setpriv ??= { path: findSetpriv(process.platform, process.env[PARENT_WATCH_ENV], (path, args) => spawnSync(path, args, { stdio: 'ignore' }).status === 0) };
-  return setpriv.path;
-}
-
-let cells = 0;
-
-/**
- * A progress cell (see @threadkit/core/adapter): a file this process and the child both hold open,
- * unlinked at once so nothing is left behind; undefined where no file can be made.
- */
-function openCell(): { fd: number; path: string | undefined } | undefined {
-  const path = join(tmpdir(), `threadkit-${process.pid}-${++cells}-${Math.random().toString(36).slice(2)}`);
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx+', 0o600);
-  } catch {
-    return undefined;
-  }
-  try {
-    unlinkSync(path);
-    return { fd, path: undefined };
-  } catch {
-    return { fd, path }; // Windows: removed once closed
-  }
-}
-
-function closeCell(cell: { fd: number; path: string | undefined }): void {
-  try {
-    closeSync(cell.fd);
-    if (cell.path) unlinkSync(cell.path);
-  } catch {}
-}
-
-/** The child's fd for its progress cell: the stdio slot after the IPC channel's. */
-const CELL_FD = 4;
+/** Child processes, as `fork()` would start them (see @threadkit/core/adapter), with progress cells. */
+const spawnChild = childProcesses({ process, spawn, spawnSync, signals: constants.signals, cells: { files: fs, dir: tmpdir } });
 
 function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   // What fork() would run, but through setpriv where it can be: the child ends with this process
   // even when its main thread never yields (else its watcher thread sees to that: see worker.ts).
   // The parent's flags (a test runner's, a loader's) are not the child's business.
-  const cell = options.progress ? openCell() : undefined;
-  const run = [process.execPath, ...limitFlags(options.resourceLimits), fileURLToPath(entry), ...(cell ? [progressArg(CELL_FD)] : [])];
-  const { command, args } = childCommand(run, process.pid, parentDeathSignal());
-  let child;
-  try {
-    child = spawn(command, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...(cell ? [cell.fd] : [])], serialization: 'advanced' });
-  } catch (error) {
-    if (cell) closeCell(cell);
-    throw error;
-  }
-  if (options.daemon) {
-    child.unref();
-    // Bun's IPC channel has no unref(); there the child's unref() is enough (test/bun/bun.test.ts).
-    (child.channel as { unref?(): void } | null | undefined)?.unref?.();
-    endAtExit(child, (hook) => process.once('exit', hook));
-  }
-  child.on('message', events.message);
-  child.on('error', events.error);
-  // 'close', not 'exit': it comes after the IPC channel has delivered every message.
-  child.on('close', (code, signal) => {
-    try {
-      events.exit(code ?? (signal ? -(constants.signals[signal] ?? 0) : null));
-    } finally {
-      if (cell) closeCell(cell);
-    }
-  });
-  const cellBytes = Buffer.alloc(4);
-  return {
-    ident: child.pid,
-    pid: child.pid,
-    ...(cell ? { progress: () => (readSync(cell.fd, cellBytes, 0, 4, 0) === 4 ? cellBytes.readInt32LE(0) : 0) } : {}),
-    // With a callback, a send racing the child's exit reports to it rather than as an 'error' event.
-    post: (data) => void child.send(data as never, (error) => void error),
-    terminate: () => void child.kill('SIGTERM'),
-    kill: () => void child.kill('SIGKILL'),
-  };
+  return spawnChild(options, events, [process.execPath, ...limitFlags(options.resourceLimits), fileURLToPath(entry)]);
 }
 
 /** The Node runtime. */

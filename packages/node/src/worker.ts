@@ -4,8 +4,8 @@
  */
 import { writeSync } from 'node:fs';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { progressFrom, startParentWatch } from '@threadkit/core/adapter';
-import { runWorker } from '@threadkit/core/worker';
+import { ipcScope, startParentWatch } from '@threadkit/core/adapter';
+import { runWorker, type WorkerScope } from '@threadkit/core/worker';
 
 const port = isMainThread ? null : parentPort;
 
@@ -19,54 +19,23 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
   return (await import(url)) as Record<string, unknown>;
 }
 
-// A process exits only after the IPC channel has taken every message it was given.
-let unsent = 0;
-let exitWhenSent: (() => void) | undefined;
-function send(data: unknown): void {
-  // Throws at once when `data` cannot be cloned; the worker loop turns that into a failure.
-  process.send!(data, undefined, undefined, () => {
-    if (--unsent === 0) exitWhenSent?.();
-  });
-  unsent++;
-}
-
 if (!port && !process.send) {
   throw new Error('@threadkit/node/worker is started by threadkit in a worker thread or a forked process; it cannot run on its own');
 }
-if (!port) {
-  // The parent is gone: nobody can join this process any more. Heard only while the event loop
-  // turns; startParentWatch, below, sees to a process whose main thread never yields.
-  process.on('disconnect', () => process.exit(1));
-}
 
-// A pool's process worker counts the tasks it starts in its progress cell, if its parent gave it one.
-const cell = port ? undefined : progressFrom(process.argv.slice(2));
-const cellBytes = new DataView(new ArrayBuffer(4));
-function progress(count: number): boolean {
-  cellBytes.setInt32(0, count, true);
-  try {
-    return writeSync(cell!, cellBytes, 0, 4, 0) === 4;
-  } catch {
-    return false;
-  }
-}
+// A thread talks over its port; a process over its IPC channel, exiting once that has taken every
+// message, and, as a pool's worker, counts the tasks it starts in its progress cell, if it has one.
+const channel: Pick<WorkerScope, 'post' | 'onMessage' | 'exit' | 'progress'> = port
+  ? { post: (data) => port.postMessage(data), onMessage: (handler) => void port.on('message', handler), exit: (code) => process.exit(code) }
+  : ipcScope(process, { write: writeSync });
 
 runWorker({
-  post: port ? (data) => port.postMessage(data) : send,
-  onMessage: (handler) => {
-    if (port) port.on('message', handler);
-    else process.on('message', handler);
-  },
+  ...channel,
   onUncaught: (handler) => {
     process.on('uncaughtException', handler);
     process.on('unhandledRejection', handler);
   },
   importModule,
-  ...(cell === undefined ? {} : { progress }),
-  exit: (code) => {
-    if (port || unsent === 0) process.exit(code);
-    else exitWhenSent = () => process.exit(code);
-  },
 });
 
 // With the worker loop already listening, in this same turn: a task that arrives next and never
