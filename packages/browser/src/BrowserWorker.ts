@@ -8,17 +8,8 @@
  */
 import { useRuntime } from '@threadkit/core';
 import { runWorker } from '@threadkit/core/worker';
-import { withLifeLock } from '@threadkit/core/adapter';
-import { BUNDLED_SCHEME, EXIT_KEY, browserRuntime } from './BrowserRuntime.js';
-
-/** The slice of `DedicatedWorkerGlobalScope` used here (this file type-checks against DOM types). */
-interface WorkerGlobal {
-  postMessage(data: unknown): void;
-  close(): void;
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-  addEventListener(type: 'error', listener: (event: ErrorEvent) => void): void;
-  addEventListener(type: 'unhandledrejection', listener: (event: PromiseRejectionEvent) => void): void;
-}
+import { webWorkerScope, type WebWorkerGlobal } from '@threadkit/core/adapter';
+import { BUNDLED_SCHEME, browserRuntime } from './BrowserRuntime.js';
 
 /**
  * Why a module could not be imported, in words that name it: a browser says only "Failed to
@@ -54,8 +45,6 @@ async function explainImportFailure(url: string, error: unknown): Promise<unknow
 /** Hands this worker to core. `modules` maps a bundled task module's name to its exports. */
 export function serveWorker(modules: Readonly<Record<string, Record<string, unknown>>> = {}): void {
   useRuntime(browserRuntime); // tasks may start threads of their own
-  const scope = globalThis as unknown as WorkerGlobal;
-
   const importModule = async (url: string): Promise<Record<string, unknown>> => {
     const own = modules[url];
     if (own) return own;
@@ -71,30 +60,7 @@ export function serveWorker(modules: Readonly<Record<string, Record<string, unkn
     }
   };
 
-  runWorker({
-    post: (data) => scope.postMessage(data),
-    onMessage: (handler) => {
-      // The parent's first message names this worker's life lock; nothing is handled before it is held.
-      const receive = withLifeLock(handler);
-      scope.addEventListener('message', (event) => receive(event.data as unknown));
-    },
-    onUncaught: (handler) => {
-      // Inside the worker the event still carries the error with its stack (the page would get
-      // `error === null`); preventDefault keeps the browser from also reporting it to the page.
-      scope.addEventListener('error', (event) => {
-        event.preventDefault();
-        handler(event.error ?? new Error(event.message));
-      });
-      scope.addEventListener('unhandledrejection', (event) => {
-        event.preventDefault();
-        handler(event.reason);
-      });
-    },
-    importModule,
-    exit: (code) => {
-      // Messages posted before close() are delivered; the parent ends the worker on this one.
-      scope.postMessage({ [EXIT_KEY]: code });
-      scope.close();
-    },
-  });
+  // The parent's first message names this worker's life lock; nothing is handled before it is
+  // held. Uncaught errors travel in core's protocol; exit() says goodbye, then closes the worker.
+  runWorker(webWorkerScope(globalThis as unknown as WebWorkerGlobal, importModule));
 }
