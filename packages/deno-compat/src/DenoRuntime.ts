@@ -4,14 +4,14 @@
  * A `Process` is a new Deno process (`deno run`), started with `node:child_process` for its IPC
  * channel and structured-clone ("advanced") serializer, with a real pid and signals.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
-import { LIFE_KEY, PARENT_WATCH_ENV, afterLife, childCommand, endAtExit, findSetpriv, lifeName } from '@threadkit/core/adapter';
-import { Deno, EXIT_KEY, WebWorker, hardwareConcurrency, permissionDenied, type PermissionName } from './host.js';
+import { LIFE_KEY, afterLife, childProcesses, lifeName, webWorkerEnd } from '@threadkit/core/adapter';
+import { Deno, WebWorker, hardwareConcurrency, permissionDenied, type PermissionName } from './host.js';
 
 const entry = new URL('./worker.js', import.meta.url);
 
@@ -37,46 +37,17 @@ const LIFE_GRACE_MS = 2000;
 
 function spawnWebThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   const worker = new WebWorker(entry.href, { type: 'module', name: options.name });
-  // A Web Worker has no exit event, and runs on for a moment after terminate(): it holds this Web
-  // Lock for as long as it lives, and its end is reported once the lock is free (see
-  // @threadkit/core/adapter), or after LIFE_GRACE_MS. Its last message says how it ended (see worker.ts).
-  const life = lifeName();
-  worker.postMessage({ [LIFE_KEY]: life });
-  let ended = false;
-  const end = (code: number | null): void => {
-    if (ended) return;
-    ended = true;
-    worker.terminate();
-    afterLife(life, () => events.exit(code), LIFE_GRACE_MS);
-  };
-  worker.addEventListener('message', ({ data }) => {
-    if (ended) return;
-    if (isExitMarker(data)) end(data[EXIT_KEY]);
-    else events.message(data);
-  });
-  worker.addEventListener('messageerror', () => {
-    if (!ended) events.error(new Error(`a message from ${options.name} could not be deserialized`));
-  });
-  worker.addEventListener('error', (event) => {
-    // Unhandled, it would end the whole program. The worker entry reports its own uncaught
-    // errors through core's protocol, so what arrives here is a failure to load the entry.
-    event.preventDefault();
-    if (ended) return;
-    events.error(explainStart(event.error ?? new Error(event.message), ENTRY));
-    end(1);
-  });
-  const stop = (): void => {
-    if (ended) return;
-    ended = true;
-    worker.terminate();
-    afterLife(life, () => events.exit(null), LIFE_GRACE_MS);
-  };
+  // A Web Worker has no exit event, and runs on for a moment after terminate(): its end is
+  // reported once its life lock is free, or after LIFE_GRACE_MS; its last message says how it
+  // ended (see @threadkit/core/adapter). What arrives as an error event is a failure to load the entry.
+  const life = webWorkerEnd(options.name, events, (event) => explainStart(event.error ?? new Error(event.message), ENTRY), LIFE_GRACE_MS);
+  life.attach(worker);
   return {
     ident: ++lastIdent,
     pid: undefined,
     post: (data, transfer) => worker.postMessage(data, transfer),
-    terminate: stop,
-    kill: stop,
+    terminate: () => life.end(null),
+    kill: () => life.end(null),
   };
 }
 
@@ -105,10 +76,8 @@ function spawnDaemonThread(options: SpawnOptions, events: WorkerEvents): WorkerH
   };
 }
 
-/** How long a process that died without saying goodbye is given for its last messages to arrive. */
-const LAST_MESSAGES_MS = 100;
-
-const isExitMarker = (data: unknown): data is Record<typeof EXIT_KEY, number> => typeof data === 'object' && data !== null && EXIT_KEY in data;
+/** Whether this program holds the permission (querySync never prompts). */
+const may = (descriptor: Parameters<NonNullable<typeof Deno>['permissions']['querySync']>[0]): boolean => Deno!.permissions.querySync(descriptor).state === 'granted';
 
 const PERMISSIONS: readonly PermissionName[] = ['read', 'write', 'net', 'env', 'sys', 'run', 'ffi', 'import'];
 
@@ -120,9 +89,9 @@ const PERMISSIONS: readonly PermissionName[] = ['read', 'write', 'net', 'env', '
 function permissionFlags(): string[] {
   const flags: string[] = [];
   for (const name of PERMISSIONS) {
-    if (Deno!.permissions.querySync({ name }).state === 'granted') flags.push(`--allow-${name}`);
+    if (may({ name })) flags.push(`--allow-${name}`);
   }
-  if (!flags.includes('--allow-read') && Deno!.permissions.querySync({ name: 'read', path: process.cwd() }).state === 'granted') {
+  if (!flags.includes('--allow-read') && may({ name: 'read', path: process.cwd() })) {
     flags.push(`--allow-read=${process.cwd()}`);
   }
   // Given no permission flag at all, Deno's node:child_process runs `deno run` with -A. Denying
@@ -131,22 +100,21 @@ function permissionFlags(): string[] {
   return flags;
 }
 
-
 /**
- * The setpriv that gives child processes a parent-death signal, looked for once (see
- * @threadkit/core/adapter): only where this program may run it (`--allow-run` in full, or for
- * it), which is asked first, so that no permission prompt appears; else each child watches its
- * parent with a thread.
+ * Child processes (see @threadkit/core/adapter): setpriv and the parent watch's variable only
+ * where this program may use them. Deno's IPC needs the child's goodbye and values cloned before
+ * they are sent.
  */
-let setpriv: { path: string | undefined } | undefined;
-function parentDeathSignal(): string | undefined {
-  if (!setpriv) {
-    const may = (descriptor: Parameters<NonNullable<typeof Deno>['permissions']['querySync']>[0]): boolean => Deno!.permissions.querySync(descriptor).state === 'granted';
-    const env = may({ name: 'env', variable: PARENT_WATCH_ENV }) ? process.env[PARENT_WATCH_ENV] : undefined;
-    setpriv = { path: findSetpriv(process.platform, env, (path, args) => may({ name: 'run', command: path }) && spawnSync(path, args, { stdio: 'ignore' }).status === 0) };
-  }
-  return setpriv.path;
-}
+const spawnChild = childProcesses({
+  process,
+  spawn,
+  spawnSync,
+  signals: constants.signals,
+  mayRead: (variable) => may({ name: 'env', variable }),
+  mayRun: (command) => may({ name: 'run', command }),
+  lastWord: true,
+  cloneFirst: true,
+});
 
 function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   // In a `deno compile`d program, Deno.execPath() is the program itself: `run <entry>` would start
@@ -154,66 +122,12 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
   if (Deno!.build.standalone) {
     throw new Error('a Process is a new Deno process (deno run), and a program built with `deno compile` has no deno to run; use a Thread, or run the program with deno run');
   }
-  let child: ChildProcess;
   try {
     // --no-prompt: a permission the child lacks fails with an error naming it, not a prompt racing the parent's.
-    // Through setpriv where it can be: the child ends with this process even when its main
-    // thread never yields (else its watcher thread sees to that: see worker.ts).
-    const { command, args } = childCommand([Deno!.execPath(), 'run', '--no-prompt', ...permissionFlags(), fileURLToPath(entry)], process.pid, parentDeathSignal());
-    child = spawn(command, args, {
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      serialization: 'advanced',
-    });
+    return spawnChild(options, events, [Deno!.execPath(), 'run', '--no-prompt', ...permissionFlags(), fileURLToPath(entry)]);
   } catch (error) {
     throw explainStart(error, 'which a Process needs: it is a new Deno process, started by node:child_process, which needs --allow-run and --allow-env');
   }
-  if (options.daemon) {
-    child.unref();
-    (child.channel as { unref?(): void } | null | undefined)?.unref?.();
-    endAtExit(child, (hook) => process.once('exit', hook));
-  }
-  // Deno's ChildProcess never emits 'close' when a message was sent to the child as it exited,
-  // so the end is taken from 'exit', once the child's last message (which says it is exiting)
-  // has arrived; a child that died without one (a signal) gets a moment for what it sent.
-  let exited: { code: number | null; signal: string | null } | undefined;
-  let saidBye = false;
-  let finished = false;
-  const finish = (): void => {
-    if (finished || !exited) return;
-    finished = true;
-    const { code, signal } = exited;
-    events.exit(code ?? (signal ? -((constants.signals as Record<string, number>)[signal] ?? 0) : null));
-  };
-  child.on('message', (data: unknown) => {
-    if (!isExitMarker(data)) return events.message(data);
-    saidBye = true;
-    finish();
-  });
-  child.on('error', events.error);
-  child.on('exit', (code, signal) => {
-    exited = { code, signal };
-    if (saidBye) finish();
-    else setTimeout(finish, LAST_MESSAGES_MS);
-  });
-  child.on('close', (code, signal) => {
-    exited ??= { code, signal };
-    finish();
-  });
-  return {
-    ident: child.pid,
-    pid: child.pid,
-    post: (data) => {
-      // A child that failed to spawn has no channel; its 'error' and 'close' events report it.
-      if (typeof child.send !== 'function') return;
-      // Deno's IPC serializes later and, on a value it cannot clone, crashes the program ("Missing
-      // promise"): clone it here first, so an uncloneable argument throws at once as on Node.
-      structuredClone(data);
-      // With a callback, a send racing the child's exit reports to it rather than as an 'error' event.
-      child.send(data as never, (error) => void error);
-    },
-    terminate: () => void child.kill('SIGTERM'),
-    kill: () => void child.kill('SIGKILL'),
-  };
 }
 
 /** The Deno runtime. */

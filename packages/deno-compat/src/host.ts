@@ -3,6 +3,7 @@
  * `tsc` against `@types/node` (for `node:worker_threads` and `node:child_process`, which Deno
  * implements), and neither Node's nor the DOM's declarations describe Deno's own namespace.
  */
+import type { WebWorkerGlobal } from '@threadkit/core/adapter';
 
 /** A permission as `Deno.permissions` names it. */
 export type PermissionName = 'read' | 'write' | 'net' | 'env' | 'sys' | 'run' | 'ffi' | 'import';
@@ -29,19 +30,10 @@ export interface WebWorker {
 /** The Web `Worker` constructor. */
 export const WebWorker = (globalThis as unknown as { Worker: new (url: string, options: { type: 'module'; name?: string }) => WebWorker }).Worker;
 
-/** Inside a Web Worker: its global scope. */
-export interface WorkerGlobal {
-  postMessage(data: unknown): void;
-  close(): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: 'error', listener: (event: { error: unknown; message: string; preventDefault(): void }) => void): void;
-  addEventListener(type: 'unhandledrejection', listener: (event: { reason: unknown; preventDefault(): void }) => void): void;
-}
-
 /** The global scope when this realm is a Web Worker, else `undefined`. */
-export function webWorkerScope(): WorkerGlobal | undefined {
+export function webWorkerGlobal(): WebWorkerGlobal | undefined {
   const g = globalThis as unknown as { WorkerGlobalScope?: abstract new () => unknown };
-  return typeof g.WorkerGlobalScope === 'function' && globalThis instanceof g.WorkerGlobalScope ? (globalThis as unknown as WorkerGlobal) : undefined;
+  return typeof g.WorkerGlobalScope === 'function' && globalThis instanceof g.WorkerGlobalScope ? (globalThis as unknown as WebWorkerGlobal) : undefined;
 }
 
 /** The number of logical CPUs. */
@@ -55,6 +47,3 @@ export function permissionDenied(error: unknown): { name: PermissionName; flag: 
   const match = /Requires (\w+) access(?: to "([^"]+)")?.*?(--allow-[\w-]+)/.exec(message);
   return match ? { name: match[1] as PermissionName, what: match[2], flag: match[3]! } : undefined;
 }
-
-/** The marker a Web Worker posts last, with its exit code: Web Workers have no exit event of their own. */
-export const EXIT_KEY = '__threadkit_deno_exit__' as const;

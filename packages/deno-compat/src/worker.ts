@@ -6,11 +6,11 @@
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker, parentPort } from 'node:worker_threads';
-import { startParentWatch, withLifeLock } from '@threadkit/core/adapter';
+import { EXIT_KEY, catchUncaught, ipcScope, startParentWatch, webWorkerScope, withLifeLock, type ErrorEventTarget } from '@threadkit/core/adapter';
 import { runWorker, type WorkerScope } from '@threadkit/core/worker';
-import { EXIT_KEY, permissionDenied, webWorkerScope } from './host.js';
+import { permissionDenied, webWorkerGlobal } from './host.js';
 
-const web = parentPort ? undefined : webWorkerScope();
+const web = parentPort ? undefined : webWorkerGlobal();
 const kind = parentPort ? 'daemon thread' : web ? 'thread' : process.send ? 'process' : undefined;
 if (!kind) {
   throw new Error('@threadkit/deno/worker is started by threadkit in a worker or a Deno process; it cannot run on its own');
@@ -36,33 +36,8 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
 }
 
 // Uncaught errors and unhandled rejections: Deno raises both as events on the global scope in
-// every kind of worker; preventing the default keeps Deno from printing and exiting on its own.
-type ErrorEventLike = { error?: unknown; message?: string; reason?: unknown; preventDefault(): void };
-const global = globalThis as unknown as { addEventListener(type: string, listener: (event: ErrorEventLike) => void): void };
-const onGlobal = (type: string, listener: (event: ErrorEventLike) => void): void => global.addEventListener(type, listener);
-function onUncaught(handler: (error: unknown) => void): void {
-  onGlobal('error', (event) => {
-    event.preventDefault();
-    handler(event.error ?? new Error(event.message));
-  });
-  onGlobal('unhandledrejection', (event) => {
-    event.preventDefault();
-    handler(event.reason);
-  });
-}
-
-// A process exits only after the IPC channel has taken every message it was given.
-let unsent = 0;
-let exitWhenSent: (() => void) | undefined;
-function send(data: unknown): void {
-  // Deno's IPC throws a bare "Failed to read value" (or fails later) on what it cannot clone:
-  // clone first, so core sees a DataCloneError and names the culprit.
-  structuredClone(data);
-  process.send!(data, undefined, undefined, () => {
-    if (--unsent === 0) exitWhenSent?.();
-  });
-  unsent++;
-}
+// every kind of worker (see @threadkit/core/adapter).
+const onUncaught: WorkerScope['onUncaught'] = (handler) => catchUncaught(globalThis as unknown as ErrorEventTarget, handler);
 
 let scope: WorkerScope;
 if (parentPort) {
@@ -76,6 +51,7 @@ if (parentPort) {
     exit: (code) => process.exit(code),
   };
 } else if (web) {
+  scope = webWorkerScope(web, importModule);
   // A Web Worker that ends itself (`Deno.exit(n)`, `process.exit(n)`, `close()`) gives its parent
   // no event at all: it says goodbye first, with its exit code, as `scope.exit` does.
   const bye = (code: number): void => web.postMessage({ [EXIT_KEY]: code });
@@ -95,36 +71,10 @@ if (parentPort) {
     bye(0);
     close();
   };
-  scope = {
-    post: (data) => web.postMessage(data),
-    // The parent's first message names this worker's life lock; nothing is handled before it is held.
-    onMessage: (handler) => {
-      const receive = withLifeLock(handler);
-      web.addEventListener('message', (event) => receive(event.data));
-    },
-    onUncaught,
-    importModule,
-    // Web Workers have no exit code: the last message carries it (postMessage keeps order).
-    exit: (code) => {
-      bye(code);
-      close();
-    },
-  };
 } else {
-  // The parent is gone: nobody can join this process any more. Heard only while the event loop
-  // turns; startParentWatch, below, sees to a process whose main thread never yields.
-  process.on('disconnect', () => process.exit(1));
-  scope = {
-    post: send,
-    onMessage: (handler) => void process.on('message', handler),
-    onUncaught,
-    importModule,
-    // The last message says it is exiting: the parent then knows every message before it has arrived.
-    exit: (code) => {
-      send({ [EXIT_KEY]: code });
-      exitWhenSent = () => process.exit(code);
-    },
-  };
+  // Deno's ChildProcess may never emit 'close' in the parent: the last message says the process
+  // is exiting, and what it sends is cloned first (see @threadkit/core/adapter).
+  scope = { ...ipcScope(process, { cloneFirst: true, lastWord: true }), onUncaught, importModule };
 }
 runWorker(scope);
 
