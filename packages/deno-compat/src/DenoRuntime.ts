@@ -5,7 +5,8 @@
  * channel and structured-clone ("advanced") serializer, with a real pid and signals.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { constants } from 'node:os';
+import * as fs from 'node:fs';
+import { constants, tmpdir } from 'node:os';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker } from 'node:worker_threads';
@@ -101,15 +102,27 @@ function permissionFlags(): string[] {
 }
 
 /**
- * Child processes (see @threadkit/core/adapter): setpriv and the parent watch's variable only
- * where this program may use them. Deno's IPC needs the child's goodbye and values cloned before
- * they are sent.
+ * Where progress cells are made: the temporary directory, where this program may find it
+ * (--allow-env) and read and write there; else nowhere, and a pool's process tells of each task
+ * it starts by message. Asked first, so that no permission prompt appears.
+ */
+function cellDir(): string | undefined {
+  if (!may({ name: 'env' })) return undefined;
+  const dir = tmpdir();
+  return may({ name: 'read', path: dir }) && may({ name: 'write', path: dir }) ? dir : undefined;
+}
+
+/**
+ * Child processes (see @threadkit/core/adapter): setpriv, the parent watch's variable and the
+ * temporary directory only where this program may use them. Deno's IPC needs the child's goodbye
+ * and values cloned before they are sent.
  */
 const spawnChild = childProcesses({
   process,
   spawn,
   spawnSync,
   signals: constants.signals,
+  cells: { files: fs, dir: cellDir },
   mayRead: (variable) => may({ name: 'env', variable }),
   mayRun: (command) => may({ name: 'run', command }),
   lastWord: true,

@@ -3,6 +3,7 @@
  * daemon thread) or a Deno process started with an IPC channel (a process). It builds core's
  * `WorkerScope` for the one it finds itself in and hands control to core's worker loop.
  */
+import { writeSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker, parentPort } from 'node:worker_threads';
@@ -73,8 +74,9 @@ if (parentPort) {
   };
 } else {
   // Deno's ChildProcess may never emit 'close' in the parent: the last message says the process
-  // is exiting, and what it sends is cloned first (see @threadkit/core/adapter).
-  scope = { ...ipcScope(process, { cloneFirst: true, lastWord: true }), onUncaught, importModule };
+  // is exiting, and what it sends is cloned first (see @threadkit/core/adapter). A pool's process
+  // worker counts the tasks it starts in its progress cell, if its parent gave it one.
+  scope = { ...ipcScope(process, { write: writeSync, cloneFirst: true, lastWord: true }), onUncaught, importModule };
 }
 runWorker(scope);
 

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Event, Lock, Process, TaskError, Thread, taskModule } from '@threadkit/deno';
@@ -422,4 +423,25 @@ test('a Process gets read access to the working directory when that is what was 
   match(r.stdout, /^result 3$/m, r.stderr);
   const outside = await permissions([`--allow-read=${threadkitFiles},${fixtures}`, '--allow-run', '--allow-env'], 'process', 'inside');
   match(outside.stdout, /^WorkerStartError: .*Deno denied read access to the task module .*fixtures\/tasks\.ts: run with --allow-read .*a Process is a new Deno process/m);
+});
+
+test('a Pool of processes counts the tasks its worker starts in a progress cell where the program may write to the temporary directory, else by a message per task', async () => {
+  // The progress cell is a file in the temporary directory (unlinked at once) that the child
+  // writes through an inherited descriptor, needing no permission of its own.
+  const burst = async (flags: string[]) => {
+    const r = await deno([...ALL, ...flags], 'progress.ts', []);
+    equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { cell: number | null; messages: number; tasks: number };
+  };
+  const write = `--allow-write=${tmpdir()}`;
+  const withCell = await burst([write]);
+  equal(withCell.cell, withCell.tasks + 1, 'the worker counted every task it started in its cell');
+  ok(withCell.messages < withCell.tasks / 4, `results came back in batches: ${withCell.messages} messages for ${withCell.tasks} tasks`);
+  // The cell, one more descriptor the child inherits, does not keep the program alive either.
+  const idle = await deno([...ALL, write], 'liveness.ts', ['process', 'normal', 'pool-idle']);
+  equal(idle.code, 0, `${idle.stderr} (ended after ${Math.round(idle.ms)} ms)`);
+  match(idle.stdout, /pool result 3\nmain end\n$/);
+  const without = await burst([]);
+  equal(without.cell, null, 'no cell without write access');
+  ok(without.messages >= without.tasks, `a message before each task instead: ${without.messages} messages for ${without.tasks} tasks`);
 });
