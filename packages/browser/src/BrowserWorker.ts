@@ -27,10 +27,14 @@ async function explainImportFailure(url: string, error: unknown): Promise<unknow
   try {
     response = await fetch(url);
   } catch (fetchError) {
-    return new TypeError(`Cannot import ${url}: it could not be fetched (${fetchError instanceof Error ? fetchError.message : String(fetchError)})`, { cause: error });
+    return new TypeError(`Cannot import ${url}: it could not be fetched (${fetchError instanceof Error ? fetchError.message : String(fetchError)})`, {
+      cause: error,
+    });
   }
   if (!response.ok) {
-    return new TypeError(`Cannot import ${url}: the server answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`, { cause: error });
+    return new TypeError(`Cannot import ${url}: the server answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`, {
+      cause: error,
+    });
   }
   const type = response.headers.get('content-type') ?? '';
   if (!/javascript|ecmascript/i.test(type)) {

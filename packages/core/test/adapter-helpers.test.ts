@@ -131,7 +131,14 @@ function fakeChild(options: { noChannel?: boolean } = {}) {
   const child = {
     pid: 4242,
     channel: { unref: () => void log.push('channel.unref') },
-    ...(options.noChannel ? {} : { send: (message: unknown, callback: (error: unknown) => void) => void (log.push(`send ${JSON.stringify(message)}`), callback(null)) }),
+    ...(options.noChannel
+      ? {}
+      : {
+          send: (message: unknown, callback: (error: unknown) => void) => {
+            log.push(`send ${JSON.stringify(message)}`);
+            callback(null);
+          },
+        }),
     kill: (signal: string) => void log.push(`kill ${signal}`),
     unref: () => void log.push('unref'),
     on: (event: string, listener: (...args: never[]) => void) => void e.on(event, listener),
@@ -204,7 +211,10 @@ describe('childProcesses', () => {
     const asked: string[] = [];
     const { host, started } = fakeHost({
       process: { pid: 7, platform: 'linux', env: { THREADKIT_PARENT_WATCH: 'thread' }, once: () => {} },
-      spawnSync: (path) => (asked.push(path), { status: 0 }),
+      spawnSync: (path) => {
+        asked.push(path);
+        return { status: 0 };
+      },
       mayRead: () => false,
       mayRun: (path) => path === '/bin/setpriv',
     });
@@ -212,13 +222,16 @@ describe('childProcesses', () => {
     spawnChild(processOptions(), recorder().events, ['/bin/deno', 'run', 'entry.js']);
     spawnChild(processOptions(), recorder().events, ['/bin/deno', 'run', 'entry.js']);
     expect(asked).toEqual(['/bin/setpriv']);
-    expect(started[1]).toMatchObject({ command: '/bin/setpriv', args: ['--pdeathsig', 'KILL', '--', '/bin/deno', 'run', 'entry.js', '--threadkit-parent=7:signal'] });
+    expect(started[1]).toMatchObject({
+      command: '/bin/setpriv',
+      args: ['--pdeathsig', 'KILL', '--', '/bin/deno', 'run', 'entry.js', '--threadkit-parent=7:signal'],
+    });
     const plain = fakeHost({ spawnSync: () => ({ status: 1 }) });
     childProcesses(plain.host)(processOptions(), recorder().events, ['/bin/node', 'entry.js']);
     expect(plain.started[0]).toMatchObject({ command: '/bin/node', args: ['entry.js', '--threadkit-parent=7:thread'] });
   });
 
-  it('a daemon is unref\'d, its channel too, and ended with SIGTERM when this program exits', () => {
+  it("a daemon is unref'd, its channel too, and ended with SIGTERM when this program exits", () => {
     const { host, children, exitHooks } = fakeHost();
     childProcesses(host)(processOptions({ daemon: true }), recorder().events, ['x']);
     expect(children[0]!.log).toEqual(['unref', 'channel.unref']);
@@ -257,7 +270,10 @@ describe('childProcesses', () => {
     emit('message', { [EXIT_KEY]: 3 });
     expect(r.heard).toEqual([['message', { a: 1 }]]);
     emit('exit', 3, null);
-    expect(r.heard).toEqual([['message', { a: 1 }], ['exit', 3]]);
+    expect(r.heard).toEqual([
+      ['message', { a: 1 }],
+      ['exit', 3],
+    ]);
     emit('close', 3, null);
     expect(r.exits()).toEqual([['exit', 3]]);
 
@@ -267,7 +283,10 @@ describe('childProcesses', () => {
     expect(killed.exits()).toEqual([]);
     children[1]!.emit('message', { late: 1 });
     await until(() => killed.exits().length === 1);
-    expect(killed.heard).toEqual([['message', { late: 1 }], ['exit', -15]]);
+    expect(killed.heard).toEqual([
+      ['message', { late: 1 }],
+      ['exit', -15],
+    ]);
   });
 });
 
@@ -277,7 +296,14 @@ function fakeProcess(withChannel = true) {
   const pending: (() => void)[] = [];
   const proc: IpcProcess = {
     argv: ['node', 'entry.js', progressArg(CELL_FD)],
-    ...(withChannel ? { send: (message: unknown, _h: undefined, _o: undefined, callback: (error: unknown) => void) => void (log.push(`send ${JSON.stringify(message)}`), pending.push(() => callback(null))) } : {}),
+    ...(withChannel
+      ? {
+          send: (message: unknown, _h: undefined, _o: undefined, callback: (error: unknown) => void) => {
+            log.push(`send ${JSON.stringify(message)}`);
+            pending.push(() => callback(null));
+          },
+        }
+      : {}),
     on: (event: string, listener: (...args: never[]) => void) => void e.on(event, listener),
     exit: (code?: number) => void log.push(`exit ${code}`),
   };
@@ -311,7 +337,11 @@ describe('ipcScope', () => {
   it('lastWord: says goodbye with its exit code, last; cloneFirst: what cannot be cloned throws at once; write: the progress cell', () => {
     const { proc, log, flush } = fakeProcess();
     const writes: number[] = [];
-    const scope = ipcScope(proc, { lastWord: true, cloneFirst: true, write: (fd, bytes) => (writes.push(fd, new DataView(bytes.buffer).getInt32(0, true)), 4) });
+    const write = (fd: number, bytes: Uint8Array): number => {
+      writes.push(fd, new DataView(bytes.buffer).getInt32(0, true));
+      return 4;
+    };
+    const scope = ipcScope(proc, { lastWord: true, cloneFirst: true, write });
     expect(() => scope.post({ f: () => 1 })).toThrow();
     expect(scope.progress!(5)).toBe(true);
     expect(writes).toEqual([CELL_FD, 5]);
@@ -362,7 +392,11 @@ describe('webWorkerEnd', () => {
     w.emit('message', { data: { c: 3 } });
     w.emit('messageerror', { data: undefined });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(r.heard).toEqual([['message', { a: 1 }], ['message', { b: 2 }], ['exit', 5]]);
+    expect(r.heard).toEqual([
+      ['message', { a: 1 }],
+      ['message', { b: 2 }],
+      ['exit', 5],
+    ]);
     expect(w.terminated()).toBe(1);
   });
 
@@ -376,7 +410,10 @@ describe('webWorkerEnd', () => {
     expect(event.prevented).toBe(true);
     w.emit('error', errorEvent({ message: 'again' }));
     await until(() => r.exits().length > 0);
-    expect(r.heard).toEqual([['error', 'could not start: bad entry'], ['exit', 1]]);
+    expect(r.heard).toEqual([
+      ['error', 'could not start: bad entry'],
+      ['exit', 1],
+    ]);
   });
 
   it('terminate and kill end it once, with no exit code; a worker never started is reported gone on a later turn', async () => {

@@ -78,7 +78,8 @@ function spawnDaemonThread(options: SpawnOptions, events: WorkerEvents): WorkerH
 }
 
 /** Whether this program holds the permission (querySync never prompts). */
-const may = (descriptor: Parameters<NonNullable<typeof Deno>['permissions']['querySync']>[0]): boolean => Deno!.permissions.querySync(descriptor).state === 'granted';
+const may = (descriptor: Parameters<NonNullable<typeof Deno>['permissions']['querySync']>[0]): boolean =>
+  Deno!.permissions.querySync(descriptor).state === 'granted';
 
 const PERMISSIONS: readonly PermissionName[] = ['read', 'write', 'net', 'env', 'sys', 'run', 'ffi', 'import'];
 
@@ -133,7 +134,9 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
   // In a `deno compile`d program, Deno.execPath() is the program itself: `run <entry>` would start
   // the program again, which would start its processes again.
   if (Deno!.build.standalone) {
-    throw new Error('a Process is a new Deno process (deno run), and a program built with `deno compile` has no deno to run; use a Thread, or run the program with deno run');
+    throw new Error(
+      'a Process is a new Deno process (deno run), and a program built with `deno compile` has no deno to run; use a Thread, or run the program with deno run',
+    );
   }
   try {
     // --no-prompt: a permission the child lacks fails with an error naming it, not a prompt racing the parent's.

@@ -84,5 +84,10 @@ runWorker(scope);
 // yields must not find the process still unwatched (see @threadkit/core/adapter). A watcher
 // thread is a node:worker_threads Worker, as it can be unref'd (a Web Worker keeps Deno alive).
 if (kind === 'process') {
-  startParentWatch(process.argv.slice(2), process, (source) => new NodeWorker(source, { eval: true }), (text) => console.error(text));
+  startParentWatch(
+    process.argv.slice(2),
+    process,
+    (source) => new NodeWorker(source, { eval: true }),
+    (text) => console.error(text),
+  );
 }

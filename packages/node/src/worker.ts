@@ -41,5 +41,10 @@ runWorker({
 // With the worker loop already listening, in this same turn: a task that arrives next and never
 // yields must not find the process still unwatched (see @threadkit/core/adapter).
 if (!port) {
-  startParentWatch(process.argv.slice(2), process, (source) => new Worker(source, { eval: true }), (text) => void process.stderr.write(`${text}\n`));
+  startParentWatch(
+    process.argv.slice(2),
+    process,
+    (source) => new Worker(source, { eval: true }),
+    (text) => void process.stderr.write(`${text}\n`),
+  );
 }

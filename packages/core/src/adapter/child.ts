@@ -102,7 +102,9 @@ export function childProcesses(host: ChildHost): (options: SpawnOptions, events:
   let setpriv: { path: string | undefined } | undefined;
   const parentDeathSignal = (): string | undefined => {
     const env = (host.mayRead?.(PARENT_WATCH_ENV) ?? true) ? process.env[PARENT_WATCH_ENV] : undefined;
-    setpriv ??= { path: findSetpriv(process.platform, env, (path, args) => (host.mayRun?.(path) ?? true) && host.spawnSync(path, args, { stdio: 'ignore' }).status === 0) };
+    setpriv ??= {
+      path: findSetpriv(process.platform, env, (path, args) => (host.mayRun?.(path) ?? true) && host.spawnSync(path, args, { stdio: 'ignore' }).status === 0),
+    };
     return setpriv.path;
   };
 

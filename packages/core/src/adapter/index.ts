@@ -12,7 +12,17 @@ export { childProcesses, endAtExit, ipcScope } from './child.js';
 export type { ChildHost, EndableChild, IpcChild, IpcProcess } from './child.js';
 export { EXIT_KEY, LIFE_KEY, afterLife, catchUncaught, isGoodbye, lifeName, webWorkerEnd, webWorkerScope, withLifeLock } from './web-worker.js';
 export type { ErrorEventTarget, GlobalErrorEvent, WebWorkerEnd, WebWorkerGlobal, WebWorkerLike } from './web-worker.js';
-export { PARENT_POLL_MS, PARENT_WATCH_ENV, SETPRIV_PATHS, childCommand, findSetpriv, parentArg, parentFrom, startParentWatch, watchParent } from './parent-watch.js';
+export {
+  PARENT_POLL_MS,
+  PARENT_WATCH_ENV,
+  SETPRIV_PATHS,
+  childCommand,
+  findSetpriv,
+  parentArg,
+  parentFrom,
+  startParentWatch,
+  watchParent,
+} from './parent-watch.js';
 export type { ParentWatch, WatchedProcess, WatcherThread } from './parent-watch.js';
 export { CELL_FD, cellWriter, openCell, progressArg, progressFrom } from './progress.js';
 export type { CellFiles, CellWrite, ProgressCell } from './progress.js';

@@ -144,7 +144,12 @@ export interface WatcherThread {
  * Deno); the thread does not keep the process alive. A thread that fails is reported, once.
  * @example startParentWatch(process.argv.slice(2), process, (source) => new Worker(source, { eval: true }), report);
  */
-export function startParentWatch(args: readonly string[], proc: WatchedProcess, startThread: (source: string) => WatcherThread, report: (text: string) => void): void {
+export function startParentWatch(
+  args: readonly string[],
+  proc: WatchedProcess,
+  startThread: (source: string) => WatcherThread,
+  report: (text: string) => void,
+): void {
   const { pid, watch } = parentFrom(args);
   watchParent(proc, () => {}, pid, PARENT_POLL_MS);
   if (watch !== 'thread') return;
@@ -155,4 +160,3 @@ export function startParentWatch(args: readonly string[], proc: WatchedProcess, 
   });
   thread.unref();
 }
-

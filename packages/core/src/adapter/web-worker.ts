@@ -90,7 +90,6 @@ export function withLifeLock(handler: (data: unknown) => void): (data: unknown) 
   };
 }
 
-
 /**
  * The key of a worker's goodbye, its last message: `{ [EXIT_KEY]: code }`, for a runtime that
  * reports no exit code (a Web Worker) or no end that can be waited for (Deno's child processes:
@@ -195,7 +194,12 @@ export interface WebWorkerEnd {
  * life.attach(new Worker(entry, { type: 'module' }));
  * return { ..., terminate: () => life.end(null), kill: () => life.end(null) };
  */
-export function webWorkerEnd(name: string, events: WorkerEvents, failed: (event: GlobalErrorEvent) => unknown, graceMs = Number.POSITIVE_INFINITY): WebWorkerEnd {
+export function webWorkerEnd(
+  name: string,
+  events: WorkerEvents,
+  failed: (event: GlobalErrorEvent) => unknown,
+  graceMs = Number.POSITIVE_INFINITY,
+): WebWorkerEnd {
   const life = lifeName();
   let worker: WebWorkerLike | undefined;
   let ended = false;
