@@ -7,7 +7,9 @@ const run = (cmd) => execSync(cmd, { stdio: 'inherit' });
 
 let have = '';
 try {
-  have = execSync('pnpm --version', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  have = execSync('pnpm --version', { stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString()
+    .trim();
 } catch {}
 if (have !== PNPM) {
   console.log(`setup: installing pnpm ${PNPM} (found ${have || 'none'})`);

@@ -41,16 +41,42 @@ function parseArgs(argv) {
       return v;
     };
     switch (flag) {
-      case '--only': o.only.push(...value().split(',').map((s) => s.trim()).filter(Boolean)); break;
-      case '--subject': o.subject = value().toLowerCase(); break;
-      case '--reps': o.reps = positiveInt(flag, value()); break;
-      case '--warmup-runs': o.warmupRuns = positiveInt(flag, value(), 0); break;
-      case '--smoke': o.smoke = true; break;
-      case '--no-write': o.write = false; break;
-      case '--update-readme': o.readme = true; break;
-      case '--list': o.list = true; break;
-      case '-h': case '--help': console.log(USAGE); process.exit(0); break;
-      default: throw new Error(`unknown option ${a}\n${USAGE}`);
+      case '--only':
+        o.only.push(
+          ...value()
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        );
+        break;
+      case '--subject':
+        o.subject = value().toLowerCase();
+        break;
+      case '--reps':
+        o.reps = positiveInt(flag, value());
+        break;
+      case '--warmup-runs':
+        o.warmupRuns = positiveInt(flag, value(), 0);
+        break;
+      case '--smoke':
+        o.smoke = true;
+        break;
+      case '--no-write':
+        o.write = false;
+        break;
+      case '--update-readme':
+        o.readme = true;
+        break;
+      case '--list':
+        o.list = true;
+        break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${a}\n${USAGE}`);
     }
   }
   if (o.smoke) {
@@ -84,7 +110,8 @@ async function loadSubjects() {
         const scenario = scenarios.find((x) => x.name === s.scenario);
         if (!scenario) throw new Error(`subject "${s.name}" names unknown scenario "${s.scenario}" (known: ${scenarios.map((x) => x.name).join(', ')})`);
         const caseIds = scenario.cases.map((c) => c.id);
-        for (const c of s.cases ?? []) if (!caseIds.includes(c)) throw new Error(`subject "${s.name}" names unknown case "${c}" of ${s.scenario} (known: ${caseIds.join(', ')})`);
+        for (const c of s.cases ?? [])
+          if (!caseIds.includes(c)) throw new Error(`subject "${s.name}" names unknown case "${c}" of ${s.scenario} (known: ${caseIds.join(', ')})`);
         if (subjects.some((o) => o.scenario === s.scenario && o.name === s.name)) throw new Error(`two subjects of ${s.scenario} are named "${s.name}"`);
         subjects.push({ order: 50, note: '', ...s, file });
       }
@@ -125,7 +152,8 @@ function withTimeout(promise, ms, what) {
 
 function figureOf(r) {
   const value = typeof r === 'number' ? r : r?.value;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new Error(`run() returned ${JSON.stringify(r)}, not a positive number (or { value })`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new Error(`run() returned ${JSON.stringify(r)}, not a positive number (or { value })`);
   return value;
 }
 
@@ -157,7 +185,11 @@ async function measureCase(list, scenario, kase, opts) {
   const once = async (st, keep) => {
     const t0 = performance.now();
     try {
-      const r = await withTimeout(Promise.resolve().then(() => st.subject.run({ ...runOpts })), timeoutMs, `${st.subject.name} on ${scenario.name}/${kase.id}`);
+      const r = await withTimeout(
+        Promise.resolve().then(() => st.subject.run({ ...runOpts })),
+        timeoutMs,
+        `${st.subject.name} on ${scenario.name}/${kase.id}`,
+      );
       const v = figureOf(r);
       if (keep) {
         st.samples.push(v);
@@ -266,9 +298,11 @@ function consoleTable(scenario, kase, rows, opts) {
 
 function markdown(results, env, opts) {
   const out = [];
-  out.push(`Run ${env.date} on ${env.cpus} × ${env.cpuModel}, ${env.platform}, Node ${env.node}, ${env.python ? `Python ${env.python.version} (start method ${env.python.startMethod})` : 'no python3'}${env.commit ? `, threadkit ${env.commit}` : ''}; load average ${env.loadavg.start.join(' / ')} at start. ` +
-    `Each figure is the median of ${opts.reps} runs (after ${opts.warmupRuns} untimed run${opts.warmupRuns === 1 ? '' : 's'}), with the min–max of those runs. ` +
-    `"vs" is the speed relative to the case's baseline, > 1 = faster. Absolute figures are noisy on this machine: compare within one run.`);
+  out.push(
+    `Run ${env.date} on ${env.cpus} × ${env.cpuModel}, ${env.platform}, Node ${env.node}, ${env.python ? `Python ${env.python.version} (start method ${env.python.startMethod})` : 'no python3'}${env.commit ? `, threadkit ${env.commit}` : ''}; load average ${env.loadavg.start.join(' / ')} at start. ` +
+      `Each figure is the median of ${opts.reps} runs (after ${opts.warmupRuns} untimed run${opts.warmupRuns === 1 ? '' : 's'}), with the min–max of those runs. ` +
+      `"vs" is the speed relative to the case's baseline, > 1 = faster. Absolute figures are noisy on this machine: compare within one run.`,
+  );
   for (const scenario of scenarios) {
     const forScenario = results.filter((r) => r.scenario === scenario.name);
     if (forScenario.length === 0) continue;
@@ -332,16 +366,21 @@ async function main() {
 
   const env = environment();
   const started = performance.now();
-  console.error(`bench: ${env.cpus} × ${env.cpuModel}, Node ${env.node}, ${env.python ? `Python ${env.python.version}` : 'no python3'}; ` +
-    `${opts.smoke ? 'smoke run (tiny n, 1 rep)' : `${opts.warmupRuns} warm-up run + ${opts.reps} reps per subject`}`);
+  console.error(
+    `bench: ${env.cpus} × ${env.cpuModel}, Node ${env.node}, ${env.python ? `Python ${env.python.version}` : 'no python3'}; ` +
+      `${opts.smoke ? 'smoke run (tiny n, 1 rep)' : `${opts.warmupRuns} warm-up run + ${opts.reps} reps per subject`}`,
+  );
 
   const results = [];
   for (const scenario of scenarios) {
     for (const kase of scenario.cases) {
       if (!selected(opts, scenario, kase)) continue;
-      const list = subjectsFor(subjects, scenario, kase).filter((s) => !opts.subject || s.name === kase.baseline || s.name.toLowerCase().includes(opts.subject));
+      const list = subjectsFor(subjects, scenario, kase).filter(
+        (s) => !opts.subject || s.name === kase.baseline || s.name.toLowerCase().includes(opts.subject),
+      );
       if (list.length === 0) continue;
-      if (!list.some((s) => s.name === kase.baseline)) console.error(`bench: warning: ${scenario.name}/${kase.id} has no subject named "${kase.baseline}" (its baseline)`);
+      if (!list.some((s) => s.name === kase.baseline))
+        console.error(`bench: warning: ${scenario.name}/${kase.id} has no subject named "${kase.baseline}" (its baseline)`);
       const load = +os.loadavg()[0].toFixed(2);
       const rows = await measureCase(list, scenario, kase, opts);
       for (const r of rows) r.loadavg1 = load;
@@ -355,7 +394,10 @@ async function main() {
       }
       results.push(...rows);
       if (opts.smoke) {
-        for (const r of rows) console.log(`  ${r.status === 'ok' ? 'ok ' : r.status === 'n/a' ? 'n/a' : 'ERR'}  ${scenario.name}/${kase.id} · ${r.subject}${r.reason ? `: ${r.reason}` : ''}`);
+        for (const r of rows)
+          console.log(
+            `  ${r.status === 'ok' ? 'ok ' : r.status === 'n/a' ? 'n/a' : 'ERR'}  ${scenario.name}/${kase.id} · ${r.subject}${r.reason ? `: ${r.reason}` : ''}`,
+          );
       } else console.log(consoleTable(scenario, kase, rows, opts));
     }
   }
@@ -366,7 +408,9 @@ async function main() {
   const errors = results.filter((r) => r.status === 'error');
   if (opts.smoke) {
     // the smoke run checks that every subject runs; it times nothing worth reading
-    console.log(`bench smoke: ${results.filter((r) => r.status === 'ok').length} passed, ${errors.length + problems.length} failed, ${results.filter((r) => r.status === 'n/a').length} skipped`);
+    console.log(
+      `bench smoke: ${results.filter((r) => r.status === 'ok').length} passed, ${errors.length + problems.length} failed, ${results.filter((r) => r.status === 'n/a').length} skipped`,
+    );
   }
   if (opts.write && !opts.smoke) {
     const dir = new URL('results/', APP);
@@ -407,8 +451,7 @@ async function updateReadme(md) {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    console.error(`bench: ${process.env.BENCH_DEBUG ? e?.stack : e?.message ?? e}`);
+    console.error(`bench: ${process.env.BENCH_DEBUG ? e?.stack : (e?.message ?? e)}`);
     process.exit(2);
   },
 );
-

@@ -55,7 +55,13 @@ const DEFAULT_SCALE = 150;
 const { deno, bun, node } = process.versions;
 const runtime = deno ? `Deno ${deno}` : bun ? `Bun ${bun}` : `Node ${node}`;
 const mainFile = fromSource ? 'src/main.ts' : 'dist/main.js';
-const command = deno ? `deno run --allow-read --allow-run --allow-env ${mainFile}` : bun ? `bun ${mainFile}` : fromSource ? 'tsx src/main.ts' : 'node dist/main.js';
+const command = deno
+  ? `deno run --allow-read --allow-run --allow-env ${mainFile}`
+  : bun
+    ? `bun ${mainFile}`
+    : fromSource
+      ? 'tsx src/main.ts'
+      : 'node dist/main.js';
 const USAGE = `Usage: ${command} [options]
   --scale <ms>      milliseconds per seed second (default ${DEFAULT_SCALE})
   --only <ids>      run only these examples, e.g. --only E3 or --only E7,E8 (${EXAMPLES.join(', ')})
@@ -94,7 +100,10 @@ if (!Number.isFinite(scale) || scale <= 0) fail(`--scale must be a positive numb
 const primesLimit = Number(cli.primes);
 if (!Number.isInteger(primesLimit) || primesLimit < 2) fail(`--primes must be an integer >= 2, got ${cli.primes}`);
 const only = new Set(
-  (cli.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toUpperCase()).filter(Boolean),
+  (cli.only ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean),
 );
 for (const id of only) if (!(EXAMPLES as readonly string[]).includes(id)) fail(`--only: unknown example ${id}`);
 const selected = (id: ExampleId) => only.size === 0 || only.has(id);
@@ -114,7 +123,8 @@ function header(id: string, seed: string, shows: string): void {
 function total(id: string, startedAt: number, trackSum: number, concurrent?: { workers: string; longest: number }): void {
   const elapsed = secs(performance.now() - startedAt);
   if (!concurrent) console.log(`   (${id} total ${elapsed}; the tracks add up to ${trackSum} s)`);
-  else console.log(`   (${id} total ${elapsed}, with starting ${concurrent.workers}; the tracks add up to ${trackSum} s, the longest is ${concurrent.longest} s)`);
+  else
+    console.log(`   (${id} total ${elapsed}, with starting ${concurrent.workers}; the tracks add up to ${trackSum} s, the longest is ${concurrent.longest} s)`);
 }
 
 /**
@@ -131,11 +141,13 @@ async function timeline(id: string, mode: PlayMode, entries: readonly PlaylistEn
   if (mode === 'sequential') console.log(`\n   The same tracks as a Playlist, mode '${mode}':\n`);
   else {
     console.log(`\n   The same tracks as a Playlist, mode '${mode}'. Each player waits at a start line (a Barrier of ${entries.length})`);
-    console.log('   until all are up, then plays: a bar runs from its player\'s arrival at the line to the end of its track.\n');
+    console.log("   until all are up, then plays: a bar runs from its player's arrival at the line to the end of its track.\n");
   }
   const startLine = mode === 'sequential' ? undefined : new Barrier(entries.length);
   // A task knows its export's name: `together` starts the player of that name once all have come.
-  const played = startLine ? entries.map((e) => ({ title: e.title, task: tasks.together, args: [startLine, (e.task as { name: string }).name, ...e.args] }) as PlaylistEntry) : entries;
+  const played = startLine
+    ? entries.map((e) => ({ title: e.title, task: tasks.together, args: [startLine, (e.task as { name: string }).name, ...e.args] }) as PlaylistEntry)
+    : entries;
   const report = await new Playlist(played).play({ mode });
   const chart = renderTimeline(report, { unitMs: scale, unit: 's', width: 50 });
   console.log(chart.replace(/^/gm, '   '));
@@ -156,7 +168,9 @@ async function timeline(id: string, mode: PlayMode, entries: readonly PlaylistEn
   console.log(`\n   ${id} timeline: tracks played in ${secs(span)} (sum ${secs(sum)}, longest ${secs(longest)}): ${verdict}`);
   const workers = mode === 'sequential' ? 'its worker' : mode === 'processes' ? 'the processes' : 'the threads';
   const lastUp = startLine ? ` and ${Math.round(last)} ms before the last player reached the line` : '';
-  console.log(`   (wall clock ${secs(report.elapsed)}: starting ${workers} and loading ${tasksFile} took ${Math.round(first)} ms before the first bar${lastUp})`);
+  console.log(
+    `   (wall clock ${secs(report.elapsed)}: starting ${workers} and loading ${tasksFile} took ${Math.round(first)} ms before the first bar${lastUp})`,
+  );
   return report;
 }
 
@@ -168,7 +182,7 @@ function track<F extends AnyFunction>(title: string, task: Target<F>, args: Para
 // ── E1 ─────────────────────────────────────────────────────────────────────────────────────
 
 async function e1(): Promise<void> {
-  header('E1', 'music() then movie(), one thread', "The single-thread era: tasks run one after another, so the total is the sum (2 s + 5 s = 7 s).");
+  header('E1', 'music() then movie(), one thread', 'The single-thread era: tasks run one after another, so the total is the sum (2 s + 5 s = 7 s).');
   const t0 = performance.now();
   // The seed's `music()` and `movie()` take no arguments; ours take the time scale. E2 redefines
   // music and movie with a title, so tasks.ts calls E1's versions music1 and movie1.
@@ -183,7 +197,7 @@ async function e1(): Promise<void> {
 // ── E2 ─────────────────────────────────────────────────────────────────────────────────────
 
 async function e2(): Promise<void> {
-  header('E2', "music(func, loop), movie(func, loop)", 'A player for any title, played `loop` times: more useful, still sequential (2×2 s + 2×5 s = 14 s).');
+  header('E2', 'music(func, loop), movie(func, loop)', 'A player for any title, played `loop` times: more useful, still sequential (2×2 s + 2×5 s = 14 s).');
   const t0 = performance.now();
   await player.music('爱情买卖', 2, scale);
   await player.movie('阿凡达', 2, scale);
@@ -196,7 +210,11 @@ async function e2(): Promise<void> {
 // ── E3 ─────────────────────────────────────────────────────────────────────────────────────
 
 async function e3(): Promise<void> {
-  header('E3', "threading.Thread(target=music, args=('爱情买卖', 2))", 'The same two players on two threads: they overlap, so the tracks take the longest (10 s), not the sum (14 s).');
+  header(
+    'E3',
+    "threading.Thread(target=music, args=('爱情买卖', 2))",
+    'The same two players on two threads: they overlap, so the tracks take the longest (10 s), not the sum (14 s).',
+  );
   const t0 = performance.now();
   // 创建线程数组: an array of threads
   const threads: Thread[] = [];
@@ -220,10 +238,14 @@ async function e3(): Promise<void> {
 // ── E4 ─────────────────────────────────────────────────────────────────────────────────────
 
 /** The seed's playlist: file → seconds per play. A plain object keeps insertion order like Python's dict. */
-const lists = { '歌曲1': 3, '视频2': 3, '歌曲3': 4 };
+const lists = { 歌曲1: 3, 视频2: 3, 歌曲3: 4 };
 
 async function e4(): Promise<void> {
-  header('E4', 'super_player(file_, time) over a playlist, one thread each', 'One thread per playlist entry, each plays twice: the total is the longest entry (2×4 s = 8 s), not the sum (20 s).');
+  header(
+    'E4',
+    'super_player(file_, time) over a playlist, one thread each',
+    'One thread per playlist entry, each plays twice: the total is the longest entry (2×4 s = 8 s), not the sum (20 s).',
+  );
   const t0 = performance.now();
   const threads: Thread[] = [];
   // 创建线程: lists.items() is Object.entries(lists).
@@ -237,7 +259,11 @@ async function e4(): Promise<void> {
   console.log(`end: ${ctime()}`);
   total('E4', t0, 2 * (3 + 3 + 4), { workers: '3 threads', longest: 2 * 4 });
 
-  await timeline('E4', 'threads', Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])));
+  await timeline(
+    'E4',
+    'threads',
+    Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])),
+  );
 }
 
 // ── E5 ─────────────────────────────────────────────────────────────────────────────────────
@@ -262,8 +288,12 @@ class MyThread<F extends AnyFunction> extends Thread<F> {
 }
 
 async function e5(): Promise<void> {
-  header('E5', 'class MyThread(threading.Thread) with run()', 'A custom thread class: run() plays func(*args) in the thread; the two overlap (2×4 s = 8 s, not 14 s).');
-  const lists = { '歌曲': 3, '视频': 4 };
+  header(
+    'E5',
+    'class MyThread(threading.Thread) with run()',
+    'A custom thread class: run() plays func(*args) in the thread; the two overlap (2×4 s = 8 s, not 14 s).',
+  );
+  const lists = { 歌曲: 3, 视频: 4 };
   const t0 = performance.now();
   const threads: MyThread<typeof player.superPlayer>[] = [];
   for (const [file, time] of Object.entries(lists)) {
@@ -277,13 +307,21 @@ async function e5(): Promise<void> {
   console.log(`   (thread names: ${threads.map((t) => t.name).join(', ')})`);
   total('E5', t0, 2 * (3 + 4), { workers: '2 threads', longest: 2 * 4 });
 
-  await timeline('E5', 'threads', Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])));
+  await timeline(
+    'E5',
+    'threads',
+    Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])),
+  );
 }
 
 // ── E6 ─────────────────────────────────────────────────────────────────────────────────────
 
 async function e6(): Promise<void> {
-  header('E6', 'multiprocessing.Process(target=super_player, args=(file_, time))', 'E4 with processes: the same API, each player an OS process with its own pid; the total is again the longest entry.');
+  header(
+    'E6',
+    'multiprocessing.Process(target=super_player, args=(file_, time))',
+    'E4 with processes: the same API, each player an OS process with its own pid; the total is again the longest entry.',
+  );
   const t0 = performance.now();
   const processes: Process[] = [];
   for (const [file, time] of Object.entries(lists)) {
@@ -300,7 +338,11 @@ async function e6(): Promise<void> {
   console.log(`   (exit codes: ${processes.map((p) => `${p.name} ${p.exitCode}`).join(', ')})`);
   total('E6', t0, 2 * (3 + 3 + 4), { workers: '3 processes', longest: 2 * 4 });
 
-  await timeline('E6', 'processes', Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])));
+  await timeline(
+    'E6',
+    'processes',
+    Object.entries(lists).map(([file, time]) => track(file, tasks.superPlayer, [file, time, scale])),
+  );
 }
 
 // ── E7: pipe.py ────────────────────────────────────────────────────────────────────────────
@@ -309,7 +351,11 @@ async function e6(): Promise<void> {
 const repr = (obj: unknown) => (typeof obj === 'string' ? `'${obj}'` : JSON.stringify(obj));
 
 async function e7(): Promise<void> {
-  header('E7', "pipe.py: Pipe(), proc1 sends 'hello', proc2 answers 'hello, too'", 'A duplex pipe between two processes: each of its two ends (Connection objects) can send() and recv().');
+  header(
+    'E7',
+    "pipe.py: Pipe(), proc1 sends 'hello', proc2 answers 'hello, too'",
+    'A duplex pipe between two processes: each of its two ends (Connection objects) can send() and recv().',
+  );
   // pipe = multiprocessing.Pipe(): two connected ends, pipe[0] and pipe[1]. Pipe({ duplex: false }) is one-way.
   const pipe = Pipe();
 
@@ -331,19 +377,32 @@ async function e7(): Promise<void> {
     { fn: 'proc1', trace: await p1.result() },
     { fn: 'proc2', trace: await p2.result() },
   ];
-  const events = traces
-    .flatMap(({ trace }, column) => trace.steps.map((step) => ({ column, step })))
-    .sort((a, b) => a.step.at - b.step.at);
+  const events = traces.flatMap(({ trace }, column) => trace.steps.map((step) => ({ column, step }))).sort((a, b) => a.step.at - b.step.at);
   const say = (step: player.PipeStep) =>
-    step.what === 'begin' ? 'task begins' : step.what === 'send' ? `send(${repr(step.obj)})` : step.what === 'recv' ? 'recv() waits…' : `recv() → ${repr(step.obj)}`;
+    step.what === 'begin'
+      ? 'task begins'
+      : step.what === 'send'
+        ? `send(${repr(step.obj)})`
+        : step.what === 'recv'
+          ? 'recv() waits…'
+          : `recv() → ${repr(step.obj)}`;
   const colW = 30;
   console.log(`\n   E7 timeline: each process timed its own steps, in ms after start():\n`);
-  console.log(`       ms  ${traces.map(({ fn, trace }) => `${fn} (pid ${trace.pid})`.padEnd(colW)).join('').trimEnd()}`);
+  console.log(
+    `       ms  ${traces
+      .map(({ fn, trace }) => `${fn} (pid ${trace.pid})`.padEnd(colW))
+      .join('')
+      .trimEnd()}`,
+  );
   for (const { column, step } of events) {
-    console.log(`   ${Math.round(step.at - t0).toString().padStart(6)}  ${' '.repeat(colW * column)}${say(step)}`);
+    console.log(
+      `   ${Math.round(step.at - t0)
+        .toString()
+        .padStart(6)}  ${' '.repeat(colW * column)}${say(step)}`,
+    );
   }
   console.log(`\n   Between processes the pipe stays with this program, which made it: each process holds a proxy of its end,`);
-  console.log('   whose send() and recv() travel over the process\'s IPC channel; between threads the ends share memory.');
+  console.log("   whose send() and recv() travel over the process's IPC channel; between threads the ends share memory.");
 }
 
 // ── E8: queue.py ───────────────────────────────────────────────────────────────────────────
@@ -395,7 +454,11 @@ function median(values: readonly number[]): number {
 }
 
 async function e8(): Promise<void> {
-  header('E8', 'queue.py: Queue(3), 10 processes put, 10 processes get, a Lock', 'A bounded queue shared by 20 processes: put waits while it holds 3 items, get while it is empty; a Lock keeps lines whole.');
+  header(
+    'E8',
+    'queue.py: Queue(3), 10 processes put, 10 processes get, a Lock',
+    'A bounded queue shared by 20 processes: put waits while it holds 3 items, get while it is empty; a Lock keeps lines whole.',
+  );
   const t0 = now();
   const record1: Process[] = [];
   const record2: Process[] = [];
@@ -451,7 +514,9 @@ async function e8(): Promise<void> {
   const most = Math.max(...sizes.map((s) => s.size));
   const during = sizes.filter((s) => s.at >= firstTask && s.at <= lastStep);
   const fullShare = during.length ? Math.round((100 * during.filter((s) => s.size >= 3).length) / during.length) : 0;
-  console.log(`\n   The queue held at most ${most} items (maxsize 3); it was full in ${fullShare}% of the ${during.length} samples this program took while the tasks ran.`);
+  console.log(
+    `\n   The queue held at most ${most} items (maxsize 3); it was full in ${fullShare}% of the ${during.length} samples this program took while the tasks ran.`,
+  );
   const took = (steps: readonly player.QueueStep[]) => steps.map((s) => s.done - s.start);
   const range = (values: number[]) => `${Math.round(Math.min(...values))}–${Math.round(Math.max(...values))} ms (median ${Math.round(median(values))} ms)`;
   const putMedian = median(took(puts));
@@ -558,7 +623,15 @@ async function cpu(): Promise<void> {
 // ── Run them in order ──────────────────────────────────────────────────────────────────────
 
 const examples: Record<ExampleId, () => Promise<void>> = {
-  E1: e1, E2: e2, E3: e3, E4: e4, E5: e5, E6: e6, E7: e7, E8: e8, CPU: cpu,
+  E1: e1,
+  E2: e2,
+  E3: e3,
+  E4: e4,
+  E5: e5,
+  E6: e6,
+  E7: e7,
+  E8: e8,
+  CPU: cpu,
   POOL: () => poolExample({ tasks, limit: primesLimit, header, live: process.stdout.isTTY === true }),
 };
 

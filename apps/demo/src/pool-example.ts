@@ -38,7 +38,11 @@ async function countOn(size: number, { tasks, limit, live }: PoolExampleOptions)
   // `await using`: leaving the block terminates the pool, as Python's `with Pool()` does.
   await using pool = new Pool({ size });
   // Load the task module in every worker first, so the timing is the counting, not the start-up.
-  await pool.starmap(tasks.countPrimes, Array.from({ length: size }, () => [0] as [number]), { chunksize: 1 });
+  await pool.starmap(
+    tasks.countPrimes,
+    Array.from({ length: size }, () => [0] as [number]),
+    { chunksize: 1 },
+  );
 
   const label = `   ${size} worker${size === 1 ? ' ' : 's'}  `;
   let quarter = 0;

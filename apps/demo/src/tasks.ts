@@ -136,7 +136,6 @@ export function countPrimes(limit: number, part = 0, parts = 1): number {
   return count;
 }
 
-
 /**
  * {@link countPrimes}, timed inside the thread: when the counting started and ended (epoch ms),
  * so the demo measures the computing itself, apart from the time it takes to start a worker.

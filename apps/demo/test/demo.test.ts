@@ -118,7 +118,12 @@ describe('the demo, run as a child process', () => {
   });
 
   it('E3, E4, E5, E6: concurrent players meet at a start line, so every pair of bars overlaps; no seed-style run beats its longest track', () => {
-    for (const [id, n] of [['E3', 2], ['E4', 3], ['E5', 2], ['E6', 3]] as const) {
+    for (const [id, n] of [
+      ['E3', 2],
+      ['E4', 3],
+      ['E5', 2],
+      ['E6', 3],
+    ] as const) {
       const text = section(run.stdout, id);
       // Each bar runs from its player's arrival at the line to its end; the line opens only when all
       // have arrived, so every bar holds that moment, however long the workers took to start. Played

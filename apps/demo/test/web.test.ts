@@ -11,7 +11,16 @@ import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const configFile = fileURLToPath(new URL('../web/vite.config.ts', import.meta.url));
 const results = fileURLToPath(new URL('../test-results/', import.meta.url));
 
@@ -20,7 +29,8 @@ let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Cannot run the page's end-to-end test: ${CHROMIUM} is missing; install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Cannot run the page's end-to-end test: ${CHROMIUM} is missing; install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
   await build({ configFile, logLevel: 'warn' });
   server = await preview({ configFile, logLevel: 'warn', preview: { host: '127.0.0.1', port: 0, strictPort: false } });
   base = server.resolvedUrls!.local[0]!;
@@ -48,7 +58,11 @@ async function openPage(query: string): Promise<{ page: Page; errors: string[] }
   return { page, errors };
 }
 
-async function playAndRead(page: Page, playlist: string, mode: string): Promise<{ bars: BarData[]; elapsed: number; longest: number; sum: number; lanes: number }> {
+async function playAndRead(
+  page: Page,
+  playlist: string,
+  mode: string,
+): Promise<{ bars: BarData[]; elapsed: number; longest: number; sum: number; lanes: number }> {
   await page.selectOption('#playlist', playlist);
   await page.selectOption('#mode', mode);
   await page.click('#play');
@@ -57,7 +71,9 @@ async function playAndRead(page: Page, playlist: string, mode: string): Promise<
   return page.evaluate(() => {
     // Runs in the page (this file is type-checked without DOM types).
     type Element = { dataset: Record<string, string | undefined> };
-    const document = (globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<Element> & { length: number }; getElementById(id: string): Element | null } }).document;
+    const document = (
+      globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<Element> & { length: number }; getElementById(id: string): Element | null } }
+    ).document;
     const bars = [...document.querySelectorAll('#timeline .bar')].map((el) => ({
       title: el.dataset.title!,
       worker: el.dataset.worker!,
@@ -65,7 +81,13 @@ async function playAndRead(page: Page, playlist: string, mode: string): Promise<
       end: Number(el.dataset.end),
     }));
     const total = document.getElementById('total')!.dataset;
-    return { bars, elapsed: Number(total.elapsed), longest: Number(total.longest), sum: Number(total.sum), lanes: document.querySelectorAll('#timeline .lane').length };
+    return {
+      bars,
+      elapsed: Number(total.elapsed),
+      longest: Number(total.longest),
+      sum: Number(total.sum),
+      lanes: document.querySelectorAll('#timeline .lane').length,
+    };
   });
 }
 
@@ -86,7 +108,7 @@ describe('the demo page, built with Vite, in headless Chromium', () => {
     expect(await page.textContent('#total')).toMatch(/the players met at a start line/);
     for (const a of bars) for (const b of bars) expect(overlaps(a, b), `${a.title} and ${b.title} overlap: ${JSON.stringify(bars)}`).toBe(true);
     // Each bar lasts at least its track; the whole play at least the longest (how close it comes is timing, not checked).
-    for (const b of bars) expect(b.end - b.start).toBeGreaterThanOrEqual(b.title === '歌曲3' ? longest * 0.95 : (longest * 3) / 4 * 0.95);
+    for (const b of bars) expect(b.end - b.start).toBeGreaterThanOrEqual(b.title === '歌曲3' ? longest * 0.95 : ((longest * 3) / 4) * 0.95);
     expect(elapsed).toBeGreaterThanOrEqual(longest * 0.95);
 
     await page.selectOption('#e7-kind', 'processes');

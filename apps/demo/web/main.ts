@@ -5,7 +5,20 @@
  * The task module is named exactly as on Node; `@threadkit/browser/vite` (vite.config.ts)
  * builds it as a worker entry.
  */
-import { Barrier, Lock, Pipe, Playlist, Process, Queue, Thread, cpuCount, taskModule, type PlayMode, type PlaylistEntry, type TimelineEntry } from '@threadkit/browser';
+import {
+  Barrier,
+  Lock,
+  Pipe,
+  Playlist,
+  Process,
+  Queue,
+  Thread,
+  cpuCount,
+  taskModule,
+  type PlayMode,
+  type PlaylistEntry,
+  type TimelineEntry,
+} from '@threadkit/browser';
 
 const tasks = taskModule<typeof import('./tasks.ts')>(new URL('./tasks.ts', import.meta.url));
 
@@ -45,8 +58,10 @@ interface Track {
 const entry = (title: string, task: unknown, args: unknown[]): PlaylistEntry => ({ title, task, args }) as PlaylistEntry;
 
 /** A track played by the player of that name, at the start line when there is one. */
-const playedBy = (title: string, player: 'music' | 'movie' | 'superPlayer', args: unknown[]) => (scale: number, startLine?: Barrier): PlaylistEntry =>
-  startLine ? entry(title, tasks.together, [startLine, player, ...args, scale]) : entry(title, tasks[player], [...args, scale]);
+const playedBy =
+  (title: string, player: 'music' | 'movie' | 'superPlayer', args: unknown[]) =>
+  (scale: number, startLine?: Barrier): PlaylistEntry =>
+    startLine ? entry(title, tasks.together, [startLine, player, ...args, scale]) : entry(title, tasks[player], [...args, scale]);
 
 const PLAYLISTS: Record<string, { label: string; tracks: Track[] }> = {
   E4: {
@@ -70,7 +85,8 @@ const playlistSelect = $<HTMLSelectElement>('playlist');
 for (const [id, list] of Object.entries(PLAYLISTS)) playlistSelect.add(new Option(list.label, id));
 const scaleSelect = $<HTMLSelectElement>('scale');
 const scale0 = Number(params.get('scale')) || 250;
-for (const ms of new Set([100, 250, 500, 1000, scale0].sort((a, b) => a - b))) scaleSelect.add(new Option(String(ms), String(ms), ms === scale0, ms === scale0));
+for (const ms of new Set([100, 250, 500, 1000, scale0].sort((a, b) => a - b)))
+  scaleSelect.add(new Option(String(ms), String(ms), ms === scale0, ms === scale0));
 const modeSelect = $<HTMLSelectElement>('mode');
 if (params.get('mode')) modeSelect.value = params.get('mode')!;
 
@@ -226,7 +242,9 @@ async function runE7(): Promise<void> {
     const got1 = r1.steps.find((s) => s.what === 'received')?.obj;
     const got2 = r2.steps.find((s) => s.what === 'received')?.obj;
     const ok = got1 === 'hello, too' && got2 === 'hello';
-    check.textContent = ok ? `✓ proc2 received 'hello', proc1 received 'hello, too' (exit codes ${p1.exitCode}, ${p2.exitCode})` : `✗ unexpected: ${JSON.stringify([got1, got2])}`;
+    check.textContent = ok
+      ? `✓ proc2 received 'hello', proc1 received 'hello, too' (exit codes ${p1.exitCode}, ${p2.exitCode})`
+      : `✗ unexpected: ${JSON.stringify([got1, got2])}`;
     check.className = `check ${ok ? 'ok' : 'bad'}`;
     section.dataset.state = ok ? 'done' : 'failed';
   } catch (error) {

@@ -4,6 +4,7 @@ import { Event, Lock, Process, Queue, Semaphore, Thread, WorkerStartError, brows
 import { describe, expect, inject, it } from 'vitest';
 
 declare module 'vitest' {
+  // biome-ignore lint/suspicious/noExportsInTest: vitest's own interface, augmented for inject()
   export interface ProvidedContext {
     isolated: boolean;
   }
@@ -28,12 +29,17 @@ function ticks(n: number, counts: () => boolean = () => true): Promise<void> {
 }
 
 describe(`the page (${isolated ? 'cross-origin isolated' : 'not isolated'})`, () => {
-  it(isolated ? 'is cross-origin isolated: SharedArrayBuffer exists and threads share memory' : 'is not isolated: SharedArrayBuffer is undefined and everything goes by messages', () => {
-    expect(crossOriginIsolated).toBe(isolated);
-    expect(typeof SharedArrayBuffer).toBe(isolated ? 'function' : 'undefined');
-    expect(browserRuntime.capabilities).toEqual({ processes: false, sharedMemory: isolated });
-    expect(new Queue().sharedMemory).toBe(isolated);
-  });
+  it(
+    isolated
+      ? 'is cross-origin isolated: SharedArrayBuffer exists and threads share memory'
+      : 'is not isolated: SharedArrayBuffer is undefined and everything goes by messages',
+    () => {
+      expect(crossOriginIsolated).toBe(isolated);
+      expect(typeof SharedArrayBuffer).toBe(isolated ? 'function' : 'undefined');
+      expect(browserRuntime.capabilities).toEqual({ processes: false, sharedMemory: isolated });
+      expect(new Queue().sharedMemory).toBe(isolated);
+    },
+  );
 
   it('a thread gets a Queue over shared memory where the page is isolated, else a proxy', async () => {
     const queue = new Queue();
@@ -82,7 +88,9 @@ describe('task modules that cannot load', () => {
     t.start();
     const error = await t.result().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkerStartError);
-    expect((error as Error).message).toMatch(/Cannot start f on Thread-\d+: its module failed to load: TypeError: Cannot import http:\/\/[^ ]+\/no\/such\/tasks\.js: the server answered HTTP 404/);
+    expect((error as Error).message).toMatch(
+      /Cannot start f on Thread-\d+: its module failed to load: TypeError: Cannot import http:\/\/[^ ]+\/no\/such\/tasks\.js: the server answered HTTP 404/,
+    );
     expect(t.exitCode).toBe(1);
   });
 

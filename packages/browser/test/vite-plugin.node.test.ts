@@ -7,7 +7,8 @@ import { threadkit } from '../src/vite.ts';
 const root = fileURLToPath(new URL('./fixtures/bundled', import.meta.url));
 
 function hooks(plugin: Plugin) {
-  const call = (hook: unknown, ...args: unknown[]) => (typeof hook === 'function' ? hook : (hook as { handler: Function }).handler).apply({}, args);
+  const call = (hook: unknown, ...args: unknown[]) =>
+    (typeof hook === 'function' ? hook : (hook as { handler: (...args: unknown[]) => unknown }).handler).apply({}, args);
   call(plugin.configResolved, { root });
   return {
     transform: (code: string, id: string) => call(plugin.transform, code, id) as { code: string } | null,
@@ -28,7 +29,9 @@ describe('the Vite plugin', () => {
   });
 
   it('leaves comments, other URLs and dependencies alone', () => {
-    expect(plugin.transform(`// taskModule(new URL('./a.ts', import.meta.url))\n/* taskModule(new URL('./b.ts', import.meta.url)) */`, `${root}/main.ts`)).toBeNull();
+    expect(
+      plugin.transform(`// taskModule(new URL('./a.ts', import.meta.url))\n/* taskModule(new URL('./b.ts', import.meta.url)) */`, `${root}/main.ts`),
+    ).toBeNull();
     expect(plugin.transform(`taskModule(new URL(name, import.meta.url)); taskModule('https://x/y.js')`, `${root}/main.ts`)).toBeNull();
     expect(plugin.transform(`taskModule(new URL('./a.js', import.meta.url))`, `${root}/node_modules/lib/index.js`)).toBeNull();
   });
@@ -38,7 +41,12 @@ describe('the Vite plugin', () => {
     expect(id).toBe(`${root}/tasks.ts.threadkit-worker.js`);
     expect(plugin.resolveId('/tasks.ts.threadkit-worker.js?worker_file&type=module')).toBe(`${root}/tasks.ts.threadkit-worker.js?worker_file&type=module`);
     expect(plugin.load(id)).toBe(
-      [`import * as tasks from "${root}/tasks.ts";`, `import { serveWorker } from '@threadkit/browser/serve';`, `serveWorker({ "threadkit-task:/tasks.ts": tasks });`, ''].join('\n'),
+      [
+        `import * as tasks from "${root}/tasks.ts";`,
+        `import { serveWorker } from '@threadkit/browser/serve';`,
+        `serveWorker({ "threadkit-task:/tasks.ts": tasks });`,
+        '',
+      ].join('\n'),
     );
   });
 
@@ -51,7 +59,10 @@ describe('the Vite plugin', () => {
     expect(code).toMatch(/threadkit-task:\/tasks\.ts/);
     expect(code).toContain('__threadkit_exit__'); // threadkit's worker side is bundled in, not left as an import
     expect(code).not.toMatch(/n: number/); // compiled: no TypeScript left
-    expect(files.some((f) => /tasks-[\w-]+\.ts$/.test(f)), 'no raw tasks.ts asset').toBe(false);
+    expect(
+      files.some((f) => /tasks-[\w-]+\.ts$/.test(f)),
+      'no raw tasks.ts asset',
+    ).toBe(false);
     const page = result.output.find((o) => o.type === 'chunk' && o.isEntry) as Rollup.OutputChunk;
     expect(page.code).toContain(worker!.fileName.split('/').pop());
     expect(page.code).not.toContain('nope.ts');

@@ -45,7 +45,11 @@ export function selected(only: readonly string[]): { scenario: string; variant: 
 const { runs, seed, only, bail, verbose } = parse(process.argv.slice(2));
 const pairs = selected(only);
 if (pairs.length === 0) {
-  console.error(`--only matches nothing; scenarios: ${selected([]).map((p) => `${p.scenario}/${p.variant}`).join(', ')}`);
+  console.error(
+    `--only matches nothing; scenarios: ${selected([])
+      .map((p) => `${p.scenario}/${p.variant}`)
+      .join(', ')}`,
+  );
   process.exit(2);
 }
 console.log(`chaos: ${runs} run(s) of ${pairs.length} scenario(s), base seed ${seed}`);

@@ -13,10 +13,7 @@ import { taskModuleOf } from './tasks.js';
 const tasks = taskModuleOf<typeof import('./tasks/bad-input.js')>('bad-input');
 const [kind, mode] = process.argv.slice(2);
 const Kind = kind === 'process' ? Process : Thread;
-const w =
-  mode === 'fail-unobserved'
-    ? new Kind({ target: tasks.fail, args: [] })
-    : new Kind({ target: tasks.exitWith, args: [mode === 'exit0' ? 0 : 3] });
+const w = mode === 'fail-unobserved' ? new Kind({ target: tasks.fail, args: [] }) : new Kind({ target: tasks.exitWith, args: [mode === 'exit0' ? 0 : 3] });
 w.start();
 if (mode !== 'exit3-alone') {
   await w.join();

@@ -50,14 +50,16 @@ export async function runOrphans(ending: OrphanEnding): Promise<OrphanOutcome> {
     void exited.then(() => resolve(false));
   });
   for (const [role, pid] of Object.entries(roles)) census.add(pid, role);
-  for (const proc of descendants(parent.pid!)) if (!Object.values(roles).includes(proc.pid)) census.add(proc.pid, 'a process found under the parent (a Pool worker)');
+  for (const proc of descendants(parent.pid!))
+    if (!Object.values(roles).includes(proc.pid)) census.add(proc.pid, 'a process found under the parent (a Pool worker)');
   census.stop();
   if (!ready) {
     violations.push(`the parent never reported its children ready${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
     parent.kill('SIGKILL');
   } else {
     // Those it reported must be running now (others the census saw may have come and gone).
-    for (const proc of census.all) if (proc.what in roles && !alive(proc)) violations.push(`${proc.what} (pid ${proc.pid}) was gone before its parent ended: the setup is wrong`);
+    for (const proc of census.all)
+      if (proc.what in roles && !alive(proc)) violations.push(`${proc.what} (pid ${proc.pid}) was gone before its parent ended: the setup is wrong`);
     if (ending === 'sigkill') parent.kill('SIGKILL');
     else if (ending === 'sigterm') parent.kill('SIGTERM');
     else parent.stdin.write('go\n');

@@ -56,9 +56,11 @@ const row = (call: string, run: () => unknown, error: Row['error'], message: Reg
 const NAMED: readonly ErrorClass[] = [TypeError, RangeError, ThreadkitError];
 
 /** Engine messages that mean the input reached code that never checked it. */
-const LEAKED = /Cannot read propert|is not a function|is not iterable|Invalid atomic access|Cannot use 'in' operator|undefined is not|Cannot convert|Maximum call stack/;
+const LEAKED =
+  /Cannot read propert|is not a function|is not iterable|Invalid atomic access|Cannot use 'in' operator|undefined is not|Cannot convert|Maximum call stack/;
 /** Words that say what to do (or what is expected instead). */
-const ADVICE = /must|expected|did you mean|\buse\b|\bpass\b|takes|\bgive\b|\bcall\b|\bsend\b|through|acquire it|first|instead|rather|create|only|needs|reset\(\)/i;
+const ADVICE =
+  /must|expected|did you mean|\buse\b|\bpass\b|takes|\bgive\b|\bcall\b|\bsend\b|through|acquire it|first|instead|rather|create|only|needs|reset\(\)/i;
 
 /**
  * What the call threw, or what the promise it returned rejected with before the event loop's next
@@ -93,7 +95,10 @@ function checkRow(r: Row, error: unknown): void {
   const names = classes.map((c) => c.name).join(' or ');
   expect(error, `${r.call} was accepted; expected ${names}`).toBeInstanceOf(Error);
   const e = error as Error & { code?: unknown };
-  expect(classes.some((c) => e instanceof c), `${r.call} threw ${e.constructor.name}: ${e.message}; expected ${names}`).toBe(true);
+  expect(
+    classes.some((c) => e instanceof c),
+    `${r.call} threw ${e.constructor.name}: ${e.message}; expected ${names}`,
+  ).toBe(true);
   if (e instanceof ThreadkitError) expect(typeof e.code, `${r.call}: a threadkit error without a code`).toBe('string');
   expect(e.message, `${r.call}: the message must name the argument`).toMatch(r.message);
   expect(e.message, `${r.call}: an engine error leaked out`).not.toMatch(LEAKED);
@@ -163,22 +168,52 @@ for (const Kind of [Thread, Process]) {
     row(`new ${K}({ target, arg: [] })`, () => new Kind({ target: tasks.noop, arg: [] } as never), TypeError, /\barg\b.*args/),
     row(`new ${K}({ target, deamon: true })`, () => new Kind({ target: tasks.noop, deamon: true } as never), TypeError, /deamon.*daemon/),
     row(`new ${K}({ target, args: [() => 1] }).start()`, () => new Kind({ target: tasks.add, args: [fn, 1] as never }).start(), DataCloneError, /args\[0\]/),
-    row(`new ${K}({ target, args: [{ cb: fn }] }).start()`, () => new Kind({ target: tasks.add, args: [{ cb: fn }, 1] as never }).start(), DataCloneError, /args\[0\]\.cb/),
+    row(
+      `new ${K}({ target, args: [{ cb: fn }] }).start()`,
+      () => new Kind({ target: tasks.add, args: [{ cb: fn }, 1] as never }).start(),
+      DataCloneError,
+      /args\[0\]\.cb/,
+    ),
     row(`${K}: join(-1)`, () => new Kind({ target: tasks.noop }).join(-1), RangeError, /timeout/),
     row(`${K}: join('x')`, () => new Kind({ target: tasks.noop }).join('x' as never), TypeError, /timeout/),
     row(`${K}: result(NaN)`, () => new Kind({ target: tasks.noop }).result(Number.NaN), RangeError, /timeout/),
-    row(`${K}: daemon = 'x'`, () => {
-      new Kind({ target: tasks.noop }).daemon = 'x' as never;
-    }, TypeError, /daemon/),
+    row(
+      `${K}: daemon = 'x'`,
+      () => {
+        new Kind({ target: tasks.noop }).daemon = 'x' as never;
+      },
+      TypeError,
+      /daemon/,
+    ),
   ]);
 }
 
 table('Process: shared memory in args', () => [
-  row('new Process({ args: [new SharedArrayBuffer(8)] }).start()', () => new Process({ target: tasks.add, args: [new SharedArrayBuffer(8), 1] as never }).start(), DataCloneError, /args\[0\].*shared memory/is),
-  row('new Process({ args: [new Int32Array(new SharedArrayBuffer(8))] }).start()', () => new Process({ target: tasks.add, args: [new Int32Array(new SharedArrayBuffer(8)), 1] as never }).start(), DataCloneError, /args\[0\].*shared memory/is),
-  row('new Process({ args: [1, { buf: new SharedArrayBuffer(8) }] }).start()', () => new Process({ target: tasks.add, args: [1, { buf: new SharedArrayBuffer(8) }] as never }).start(), DataCloneError, /args\[1\]\.buf/),
+  row(
+    'new Process({ args: [new SharedArrayBuffer(8)] }).start()',
+    () => new Process({ target: tasks.add, args: [new SharedArrayBuffer(8), 1] as never }).start(),
+    DataCloneError,
+    /args\[0\].*shared memory/is,
+  ),
+  row(
+    'new Process({ args: [new Int32Array(new SharedArrayBuffer(8))] }).start()',
+    () => new Process({ target: tasks.add, args: [new Int32Array(new SharedArrayBuffer(8)), 1] as never }).start(),
+    DataCloneError,
+    /args\[0\].*shared memory/is,
+  ),
+  row(
+    'new Process({ args: [1, { buf: new SharedArrayBuffer(8) }] }).start()',
+    () => new Process({ target: tasks.add, args: [1, { buf: new SharedArrayBuffer(8) }] as never }).start(),
+    DataCloneError,
+    /args\[1\]\.buf/,
+  ),
   // What to do instead: a Queue or Pipe (which reach a process by messages), or a copy.
-  row('(what to use instead) new Process({ args: [new SharedArrayBuffer(8)] }).start()', () => new Process({ target: tasks.add, args: [new SharedArrayBuffer(8), 1] as never }).start(), DataCloneError, /(Queue|Pipe).*cop(y|ied)|cop(y|ied).*(Queue|Pipe)/is),
+  row(
+    '(what to use instead) new Process({ args: [new SharedArrayBuffer(8)] }).start()',
+    () => new Process({ target: tasks.add, args: [new SharedArrayBuffer(8), 1] as never }).start(),
+    DataCloneError,
+    /(Queue|Pipe).*cop(y|ied)|cop(y|ied).*(Queue|Pipe)/is,
+  ),
 ]);
 
 table('Lock and RLock', () => [
@@ -212,8 +247,18 @@ table('Semaphore and BoundedSemaphore', () => [
   row('new Semaphore(Infinity)', () => new Semaphore(Number.POSITIVE_INFINITY), RangeError, /value/),
   row('new Semaphore(2 ** 31)', () => new Semaphore(2 ** 31), RangeError, /value/),
   row("new Semaphore(1, 'x')", () => new (Semaphore as unknown as new (n: number, o: unknown) => Semaphore)(1, 'x'), TypeError, /options/),
-  row("new Semaphore(1, { robust: 'no' })", () => new (Semaphore as unknown as new (n: number, o: unknown) => Semaphore)(1, { robust: 'no' }), TypeError, /robust/),
-  row('new Semaphore(1, { robst: false })', () => new (Semaphore as unknown as new (n: number, o: unknown) => Semaphore)(1, { robst: false }), TypeError, /robst.*robust/),
+  row(
+    "new Semaphore(1, { robust: 'no' })",
+    () => new (Semaphore as unknown as new (n: number, o: unknown) => Semaphore)(1, { robust: 'no' }),
+    TypeError,
+    /robust/,
+  ),
+  row(
+    'new Semaphore(1, { robst: false })',
+    () => new (Semaphore as unknown as new (n: number, o: unknown) => Semaphore)(1, { robst: false }),
+    TypeError,
+    /robst.*robust/,
+  ),
   row("new BoundedSemaphore('3')", () => new BoundedSemaphore('3' as never), TypeError, /value/),
   row('new BoundedSemaphore(-1)', () => new BoundedSemaphore(-1), RangeError, /value/),
   row('sem.release(0)', () => new Semaphore(1).release(0), RangeError, /\bn\b/),
@@ -221,7 +266,12 @@ table('Semaphore and BoundedSemaphore', () => [
   row('sem.release(1.5)', () => new Semaphore(1).release(1.5), RangeError, /\bn\b/),
   row("sem.release('2')", () => new Semaphore(1).release('2' as never), TypeError, /\bn\b/),
   row('Semaphore(5).release(2 ** 31 - 1)', () => new Semaphore(5).release(2 ** 31 - 1), RangeError, /\bn\b|value|overflow|too many/),
-  row('Semaphore(1, { robust: false }).release(2 ** 31 - 1)', () => new (Semaphore as unknown as new (n: number, o: unknown) => Semaphore)(1, { robust: false }).release(2 ** 31 - 1), RangeError, /\bn\b|value|overflow|too many/),
+  row(
+    'Semaphore(1, { robust: false }).release(2 ** 31 - 1)',
+    () => new (Semaphore as unknown as new (n: number, o: unknown) => Semaphore)(1, { robust: false }).release(2 ** 31 - 1),
+    RangeError,
+    /\bn\b|value|overflow|too many/,
+  ),
   row('BoundedSemaphore(2).release() when full', () => new BoundedSemaphore(2).release(), RangeError, /released too many|initial value/),
   row('BoundedSemaphore(2).release(3) when full', () => new BoundedSemaphore(2).release(3), RangeError, /released too many|initial value/),
   row('sem.acquire({ timeout: -1 })', () => new Semaphore(1).acquire({ timeout: -1 }), RangeError, /timeout/),
@@ -341,7 +391,12 @@ table('Pool: constructor', () => [
   row("new Pool({ name: '' })", () => new Pool({ name: '' }), TypeError, /name/),
   row('new Pool({ resourceLimits: 5 })', () => new Pool({ resourceLimits: 5 as never }), TypeError, /resourceLimits/),
   row('new Pool({ resourceLimits: { maxOld: 5 } })', () => new Pool({ resourceLimits: { maxOld: 5 } as never }), TypeError, /maxOld/),
-  row('new Pool({ resourceLimits: { maxOldGenerationSizeMb: -1 } })', () => new Pool({ resourceLimits: { maxOldGenerationSizeMb: -1 } }), RangeError, /maxOldGenerationSizeMb/),
+  row(
+    'new Pool({ resourceLimits: { maxOldGenerationSizeMb: -1 } })',
+    () => new Pool({ resourceLimits: { maxOldGenerationSizeMb: -1 } }),
+    RangeError,
+    /maxOldGenerationSizeMb/,
+  ),
   row('new Pool({ sise: 4 })', () => new Pool({ sise: 4 } as never), TypeError, /sise.*size/),
   row('new Pool({ maxTaskPerChild: 4 })', () => new Pool({ maxTaskPerChild: 4 } as never), TypeError, /maxTaskPerChild.*maxTasksPerChild/),
 ]);
@@ -362,7 +417,12 @@ table('Pool: methods', () => [
   row('pool.starmap(task, [1, 2])', () => pool.starmap(tasks.add, [1, 2] as never), TypeError, /items\[0\]/),
   row('pool.imap(task, 5).next()', () => pool.imap(tasks.square, 5 as never).next(), TypeError, /items/),
   row('pool.imap(task, [1], { chunksize: 0 }).next()', () => pool.imap(tasks.square, [1], { chunksize: 0 }).next(), RangeError, /chunksize/),
-  row('pool.imapUnordered(task, [1], { chunk: 2 }).next()', () => pool.imapUnordered(tasks.square, [1], { chunk: 2 } as never).next(), TypeError, /chunk.*chunksize/),
+  row(
+    'pool.imapUnordered(task, [1], { chunk: 2 }).next()',
+    () => pool.imapUnordered(tasks.square, [1], { chunk: 2 } as never).next(),
+    TypeError,
+    /chunk.*chunksize/,
+  ),
 ]);
 
 table('Playlist, renderTimeline, runtime functions', () => [
@@ -389,9 +449,14 @@ table('state misuse', () => [
   row('thread.start() twice', () => started.start(), NAMED, /start/),
   row('thread.join() before start()', () => new Thread({ target: tasks.noop }).join(), NAMED, /start\(\)/),
   row('thread.result() before start()', () => new Thread({ target: tasks.noop }).result(), NAMED, /start\(\)/),
-  row('thread.daemon = true after start()', () => {
-    started.daemon = true;
-  }, NAMED, /daemon/),
+  row(
+    'thread.daemon = true after start()',
+    () => {
+      started.daemon = true;
+    },
+    NAMED,
+    /daemon/,
+  ),
   row('lock.release() when not held', () => new Lock().release(), NAMED, /not held/),
   row('rlock.release() when not held', () => new RLock().release(), NAMED, /not held/),
   row('cond.notify() without its lock', () => new Condition().notify(), NAMED, /lock/),

@@ -56,7 +56,11 @@ function osThreads(): number {
 describe('a Pool constructor never blocks', () => {
   for (const kind of ['thread', 'process']) {
     it(`new Pool({ kind: '${kind}', size: 100000 }) is refused with a named error naming size`, () => {
-      const r = spawnSync(process.execPath, [fileURLToPath(new URL('pool-program.js', distDir)), kind, '100000'], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+      const r = spawnSync(process.execPath, [fileURLToPath(new URL('pool-program.js', distDir)), kind, '100000'], {
+        encoding: 'utf8',
+        timeout: 120_000,
+        killSignal: 'SIGKILL',
+      });
       expect(r.status, `the program ended with ${r.signal ?? r.status}: ${r.stderr.slice(-500)}`).toBe(0);
       const outcome = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { threw: boolean; isRangeError?: boolean; code?: unknown; message?: string };
       expect(outcome.threw, 'a size of 100000 was accepted').toBe(true);

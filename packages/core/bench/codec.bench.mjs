@@ -58,17 +58,78 @@ function suite(name, make, { bytes = 0, json = true, distinct = 1024 } = {}) {
   const size = encoded[0].end - encoded[0].start;
   console.log(`\n${name}: ${size} bytes encoded`);
   let sink = 0;
-  row(name, 'encode() → view', rate((i) => { sink += encoder.encode(values[i & mask]).length; }), bytes);
-  row(name, 'encodeToScratch() (no view)', rate((i) => { sink += encoder.encodeToScratch(values[i & mask]); }), bytes);
-  row(name, 'decodeRange() from SAB ring', rate((i) => { const e = encoded[i & mask]; sink += decoder.decodeRange(e.view, e.start, e.end) ? 1 : 0; }), bytes);
-  row(name, 'decode() of a SAB subarray', rate((i) => { sink += decoder.decode(encoded[i & mask].sub) ? 1 : 0; }), bytes);
-  row(name, 'encode + decode', rate((i) => { sink += decoder.decode(encoder.encode(values[i & mask])) ? 1 : 0; }), bytes);
-  row(name, 'structuredClone', rate((i) => { sink += structuredClone(values[i & mask]) ? 1 : 0; }), bytes);
+  row(
+    name,
+    'encode() → view',
+    rate((i) => {
+      sink += encoder.encode(values[i & mask]).length;
+    }),
+    bytes,
+  );
+  row(
+    name,
+    'encodeToScratch() (no view)',
+    rate((i) => {
+      sink += encoder.encodeToScratch(values[i & mask]);
+    }),
+    bytes,
+  );
+  row(
+    name,
+    'decodeRange() from SAB ring',
+    rate((i) => {
+      const e = encoded[i & mask];
+      sink += decoder.decodeRange(e.view, e.start, e.end) ? 1 : 0;
+    }),
+    bytes,
+  );
+  row(
+    name,
+    'decode() of a SAB subarray',
+    rate((i) => {
+      sink += decoder.decode(encoded[i & mask].sub) ? 1 : 0;
+    }),
+    bytes,
+  );
+  row(
+    name,
+    'encode + decode',
+    rate((i) => {
+      sink += decoder.decode(encoder.encode(values[i & mask])) ? 1 : 0;
+    }),
+    bytes,
+  );
+  row(
+    name,
+    'structuredClone',
+    rate((i) => {
+      sink += structuredClone(values[i & mask]) ? 1 : 0;
+    }),
+    bytes,
+  );
   if (json) {
-    row(name, 'JSON.stringify', rate((i) => { sink += JSON.stringify(values[i & mask]).length; }));
+    row(
+      name,
+      'JSON.stringify',
+      rate((i) => {
+        sink += JSON.stringify(values[i & mask]).length;
+      }),
+    );
     const texts = values.map((v) => JSON.stringify(v));
-    row(name, 'JSON.parse', rate((i) => { sink += JSON.parse(texts[i & mask]) ? 1 : 0; }));
-    row(name, 'JSON.stringify + parse', rate((i) => { sink += JSON.parse(JSON.stringify(values[i & mask])) ? 1 : 0; }));
+    row(
+      name,
+      'JSON.parse',
+      rate((i) => {
+        sink += JSON.parse(texts[i & mask]) ? 1 : 0;
+      }),
+    );
+    row(
+      name,
+      'JSON.stringify + parse',
+      rate((i) => {
+        sink += JSON.parse(JSON.stringify(values[i & mask])) ? 1 : 0;
+      }),
+    );
   }
   if (sink === 0.5) console.log(sink);
 }

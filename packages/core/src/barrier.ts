@@ -108,7 +108,9 @@ export class Barrier extends SharedObject {
         // The last party may have just arrived: then this round was released, not broken.
         if (!this.#break(generation)) continue;
         throwIfAborted('Cannot wait on Barrier', o.signal);
-        throw new BrokenBarrierError(`Barrier timed out after ${timeout} ms with ${Atomics.load(mem, COUNT)} of ${Atomics.load(mem, PARTIES)} parties waiting; it is now broken`);
+        throw new BrokenBarrierError(
+          `Barrier timed out after ${timeout} ms with ${Atomics.load(mem, COUNT)} of ${Atomics.load(mem, PARTIES)} parties waiting; it is now broken`,
+        );
       }
       await wait(mem, GENERATION, generation, ms, o.signal);
     }

@@ -100,7 +100,8 @@ export class Condition extends SharedObject {
   async #wait(who: number, timeout: number | undefined, signal: AbortSignalLike | undefined): Promise<Served> {
     const what = 'Cannot wait on Condition';
     const mem = this.mem!;
-    if (!this.lock._heldBy(who)) throw new InvalidStateError(`${what}: its lock is not held by this thread; acquire it first (await cond.acquire() or cond.withLock(...))`);
+    if (!this.lock._heldBy(who))
+      throw new InvalidStateError(`${what}: its lock is not held by this thread; acquire it first (await cond.acquire() or cond.withLock(...))`);
     throwIfAborted(what, signal);
     let slot = -1;
     // A slot is claimed by writing our tag into its owner word, and becomes WAITING last: a thread
@@ -150,7 +151,8 @@ export class Condition extends SharedObject {
    * predicate's last value (false-y when `timeout` ms passed first).
    */
   async waitFor<T>(predicate: () => T | Promise<T>, options?: WaitOptions | number): Promise<T> {
-    if (typeof predicate !== 'function') throw new TypeError(`Cannot wait on Condition: predicate must be a function that says whether to stop waiting, got ${describe(predicate)}`);
+    if (typeof predicate !== 'function')
+      throw new TypeError(`Cannot wait on Condition: predicate must be a function that says whether to stop waiting, got ${describe(predicate)}`);
     const opts = typeof options === 'number' ? { timeout: options } : options;
     const o = checkWaitOptions('Cannot wait on Condition', opts, WAIT_KEYS);
     const left = deadlineOf(o.timeout);
@@ -287,4 +289,3 @@ export class Condition extends SharedObject {
 }
 
 registerShared('Condition', (origin, extra, endpoint: Endpoint) => new Condition(revive(extra, endpoint) as Lock, {}, origin));
-

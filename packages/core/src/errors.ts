@@ -236,9 +236,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
 
 /** Rebuilds an `Error` from {@link serializeError}'s output: same name, message, stack, code, cause and plain fields. */
 export function deserializeError(data: SerializedError): Error {
-  const error = data.errors
-    ? new AggregateError(data.errors.map(deserializeError), data.message)
-    : new Error(data.message);
+  const error = data.errors ? new AggregateError(data.errors.map(deserializeError), data.message) : new Error(data.message);
   Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true, enumerable: false });
   if (data.stack !== undefined) error.stack = data.stack;
   else error.stack = `${data.name}: ${data.message}\n    (no stack was recorded)`;

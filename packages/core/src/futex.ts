@@ -22,7 +22,12 @@ export interface AbortSignalLike {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
-type WaitAsync = (i32: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<'ok' | 'timed-out'> | 'not-equal' | 'timed-out' };
+type WaitAsync = (
+  i32: Int32Array,
+  index: number,
+  value: number,
+  timeout?: number,
+) => { async: boolean; value: Promise<'ok' | 'timed-out'> | 'not-equal' | 'timed-out' };
 
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 const SAB: (new (n: number) => ArrayBufferLike) | undefined = (globalThis as { SharedArrayBuffer?: new (n: number) => ArrayBufferLike }).SharedArrayBuffer;

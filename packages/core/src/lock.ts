@@ -31,7 +31,12 @@ const TOOK_FROM_DEAD = 'died';
  * Tries to take the word at OWNER for `who`, waiting as the options say. The shared
  * acquisition loop of Lock and RLock (and of Condition's re-acquire).
  */
-async function acquireWord(mem: Int32Array, who: number, what: string, options: { timeout: number | undefined; signal: AbortSignalLike | undefined; blocking: boolean }): Promise<boolean> {
+async function acquireWord(
+  mem: Int32Array,
+  who: number,
+  what: string,
+  options: { timeout: number | undefined; signal: AbortSignalLike | undefined; blocking: boolean },
+): Promise<boolean> {
   if (Atomics.compareExchange(mem, OWNER, 0, who) === 0) return tookAlive(mem, who);
   throwIfAborted(what, options.signal);
   if (!options.blocking) return false;
@@ -147,12 +152,14 @@ export class Lock extends SharedObject {
   /** Releases the lock. Throws if it is not held. */
   release(): void {
     if (this.remote) {
-      if (this.#heldHere === 0) throw new InvalidStateError(`Cannot release ${this.constructor.name}: it is not held here; release only what acquire() gave you`);
+      if (this.#heldHere === 0)
+        throw new InvalidStateError(`Cannot release ${this.constructor.name}: it is not held here; release only what acquire() gave you`);
       this.#heldHere--;
       this.fire('release', []);
       return;
     }
-    if (Atomics.load(this.mem!, OWNER) === 0) throw new InvalidStateError(`Cannot release ${this.constructor.name}: it is not held; release only what acquire() gave you`);
+    if (Atomics.load(this.mem!, OWNER) === 0)
+      throw new InvalidStateError(`Cannot release ${this.constructor.name}: it is not held; release only what acquire() gave you`);
     releaseWord(this.mem!);
   }
 
@@ -164,9 +171,12 @@ export class Lock extends SharedObject {
 
   /** Runs `fn` while holding the lock, and releases it however `fn` ends. */
   async withLock<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
-    if (typeof fn !== 'function') throw new TypeError(`Cannot run withLock on ${this.constructor.name}: fn must be the function to run holding it, got ${describe(fn)}`);
+    if (typeof fn !== 'function')
+      throw new TypeError(`Cannot run withLock on ${this.constructor.name}: fn must be the function to run holding it, got ${describe(fn)}`);
     if (!(await this.acquire(options))) {
-      throw new TimeoutError(`Cannot acquire ${this.constructor.name}: ${options?.blocking === false ? 'it is held (blocking: false)' : `timed out after ${options?.timeout} ms`}`);
+      throw new TimeoutError(
+        `Cannot acquire ${this.constructor.name}: ${options?.blocking === false ? 'it is held (blocking: false)' : `timed out after ${options?.timeout} ms`}`,
+      );
     }
     try {
       return await fn();
@@ -269,7 +279,8 @@ export class RLock extends Lock {
       return;
     }
     const mem = this.mem!;
-    if (Atomics.load(mem, OWNER) !== currentCaller()) throw new InvalidStateError('Cannot release RLock: it is not held by this thread; only its holder releases it');
+    if (Atomics.load(mem, OWNER) !== currentCaller())
+      throw new InvalidStateError('Cannot release RLock: it is not held by this thread; only its holder releases it');
     if (Atomics.sub(mem, COUNT, 1) === 1) releaseWord(mem);
   }
 

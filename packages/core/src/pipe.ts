@@ -53,7 +53,10 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
       this.#duplex = Atomics.load(this.mem!, DUPLEX) === 1;
       const [first, second] = layout(this.buffer);
       // Ring 0 carries messages to end 0, ring 1 to end 1.
-      const rings = [new Ring(this.buffer, first, init && { bytes: init.bytes, maxsize: 0 }), new Ring(this.buffer, second, init && { bytes: init.bytes, maxsize: 0 })];
+      const rings = [
+        new Ring(this.buffer, first, init && { bytes: init.bytes, maxsize: 0 }),
+        new Ring(this.buffer, second, init && { bytes: init.bytes, maxsize: 0 }),
+      ];
       this.#in = this.#duplex || side === 0 ? rings[side] : undefined;
       this.#out = this.#duplex || side === 1 ? rings[1 - side] : undefined;
     } else {
@@ -80,7 +83,8 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
   /** Sends an object to the other end. Throws when this end is closed, receive-only, or the other end is closed. */
   send(obj: unknown): void {
     this.#checkOpen('send');
-    if (!this.#duplex && this.#side === 0) throw new UnsupportedError(`${this.#what('send')}: it is the receiving end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
+    if (!this.#duplex && this.#side === 0)
+      throw new UnsupportedError(`${this.#what('send')}: it is the receiving end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender])`);
     const n = encodeItem(obj, 'message');
     publishAll();
     if (this.remote) {
@@ -156,7 +160,10 @@ export class Connection extends SharedObject implements AsyncIterable<unknown>, 
   async #recv(options: WaitOptions | number | undefined): Promise<unknown> {
     const opts = typeof options === 'number' ? { timeout: options } : options;
     this.#checkOpen('recv');
-    if (!this.#duplex && this.#side === 1) throw new UnsupportedError(`${this.#what('recv')}: it is the sending end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender]); call recv() on the receiving end instead`);
+    if (!this.#duplex && this.#side === 1)
+      throw new UnsupportedError(
+        `${this.#what('recv')}: it is the sending end of a one-way pipe (Pipe({ duplex: false }) returns [receiver, sender]); call recv() on the receiving end instead`,
+      );
     const inRing = this.#in;
     const what = this.#what('recv');
     const o = checkWaitOptions(what, opts, WAIT_KEYS);
@@ -289,4 +296,3 @@ registerShared('Connection', (origin, extra) => {
   const { side, duplex } = extra as { side: number; duplex: boolean };
   return new Connection(origin, side, duplex);
 });
-

@@ -69,13 +69,16 @@ export class Playlist {
       if (typeof e.task !== 'function' && (typeof e.task !== 'object' || e.task === null)) {
         throw new TypeError(`Cannot create a Playlist: entry ${i} (${e.title}) needs a task from taskModule() or a function, got ${describe(e.task)}`);
       }
-      if (e.args !== undefined && !Array.isArray(e.args)) throw new TypeError(`Cannot create a Playlist: entry ${i} (${e.title}) args must be an array, got ${describe(e.args)}`);
+      if (e.args !== undefined && !Array.isArray(e.args))
+        throw new TypeError(`Cannot create a Playlist: entry ${i} (${e.title}) args must be an array, got ${describe(e.args)}`);
     });
     this.entries = entries.map((e) => ({ ...e, args: (e.args ?? []) as PlaylistEntry['args'] }));
   }
 
   /** A typed constructor: each entry's `args` is checked against its task. */
-  static of<const Fs extends readonly AnyFunction[]>(entries: { readonly [K in keyof Fs]: { readonly title: string; readonly task: Target<Fs[K]>; readonly args: NoInfer<Parameters<Fs[K]>> } }): Playlist {
+  static of<const Fs extends readonly AnyFunction[]>(
+    entries: { readonly [K in keyof Fs]: { readonly title: string; readonly task: Target<Fs[K]>; readonly args: NoInfer<Parameters<Fs[K]>> } },
+  ): Playlist {
     return new Playlist(entries as readonly PlaylistEntry[]);
   }
 

@@ -6,7 +6,25 @@ import { explainCloneError, isCloneFailure } from './clone.js';
 import { DataCloneError, QueueClosedError, QueueEmptyError, QueueFullError, ThreadkitError, TimeoutError } from './errors.js';
 import { deadlineOf, notify, wait, type AbortSignalLike } from './futex.js';
 
-import { ALL_DONE, CLOSED_EMPTY, COUNT, DEFAULT_QUEUE_BYTES, EMPTY, GET_WAITERS, HEADER_WORDS, ITEMS, MAXSIZE, Outbox, Ring, SLOTS, SPACE, UNFINISHED, encodeItem, waitForItems, waitForRoom } from './ring.js';
+import {
+  ALL_DONE,
+  CLOSED_EMPTY,
+  COUNT,
+  DEFAULT_QUEUE_BYTES,
+  EMPTY,
+  GET_WAITERS,
+  HEADER_WORDS,
+  ITEMS,
+  MAXSIZE,
+  Outbox,
+  Ring,
+  SLOTS,
+  SPACE,
+  UNFINISHED,
+  encodeItem,
+  waitForItems,
+  waitForRoom,
+} from './ring.js';
 import { publishAll } from './publish.js';
 import { isOrigin, registerShared, sendable, SharedObject, throwIfAborted, withSignal, type Origin, type WaitOptions } from './shared.js';
 import { realmTag } from './tags.js';
@@ -67,7 +85,13 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
   constructor(options: QueueOptions | number | undefined | Origin);
   constructor(options?: QueueOptions | number | Origin) {
     const revived = isOrigin(options);
-    const config = revived ? undefined : checkQueueOptions(`Cannot create ${new.target.name}`, options, new.target === SimpleQueue || new.target.prototype instanceof SimpleQueue ? ['bytes'] : ['maxsize', 'bytes']);
+    const config = revived
+      ? undefined
+      : checkQueueOptions(
+          `Cannot create ${new.target.name}`,
+          options,
+          new.target === SimpleQueue || new.target.prototype instanceof SimpleQueue ? ['bytes'] : ['maxsize', 'bytes'],
+        );
     super(revived ? options : { kind: 'new', words: HEADER_WORDS, bytes: Ring.bufferSize(config!.bytes) - HEADER_WORDS * 4 });
     if (this.buffer) {
       this.#ring = new Ring(this.buffer, 0, config && { bytes: config.bytes, maxsize: config.maxsize });
@@ -142,7 +166,9 @@ export class Queue<T = unknown> extends SharedObject implements AsyncIterable<T>
       throwIfAborted(what, o.signal);
       const ms = left();
       if (!o.blocking || ms === 0) {
-        throw new QueueFullError(`${what}: it is full (${ring!.slots} items${Atomics.load(mem, MAXSIZE) ? ` of maxsize ${Atomics.load(mem, MAXSIZE)}` : ', no room left in its bytes'})${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`);
+        throw new QueueFullError(
+          `${what}: it is full (${ring!.slots} items${Atomics.load(mem, MAXSIZE) ? ` of maxsize ${Atomics.load(mem, MAXSIZE)}` : ', no room left in its bytes'})${ms === 0 && o.timeout ? ` after waiting ${o.timeout} ms` : ''}`,
+        );
       }
       await waitForRoom(mem, space, ms, o.signal);
     }
@@ -407,4 +433,3 @@ export class SimpleQueue<T = unknown> extends Queue<T> {
 registerShared('Queue', (origin) => new Queue(origin));
 registerShared('JoinableQueue', (origin) => new JoinableQueue(origin));
 registerShared('SimpleQueue', (origin) => new SimpleQueue(origin));
-

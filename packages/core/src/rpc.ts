@@ -187,7 +187,12 @@ export class Endpoint {
   async #serve(message: Extract<RpcMessage, { t: 'rpc-call' }>): Promise<void> {
     const obj = this.#objects.get(message.oid);
     if (!obj) {
-      this.send({ t: 'rpc-reply', cid: message.cid, ok: false, error: serializeError(new ThreadkitError(`threadkit internal error: no shared object ${message.oid}`)) });
+      this.send({
+        t: 'rpc-reply',
+        cid: message.cid,
+        ok: false,
+        error: serializeError(new ThreadkitError(`threadkit internal error: no shared object ${message.oid}`)),
+      });
       return;
     }
     let who = this.#peerTags.get(message.who);

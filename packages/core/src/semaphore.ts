@@ -60,7 +60,8 @@ export class Semaphore extends SharedObject {
     const v = revived ? 0 : checkInteger(what, 'value', value, 0);
     const o = revived ? {} : checkOptionsObject<SemaphoreOptions>(what, options, ['robust', 'maxHolders']);
     if (o.robust !== undefined && typeof o.robust !== 'boolean') throw new TypeError(`${what}: robust must be a boolean, got ${describe(o.robust)}`);
-    const holders = o.robust === false ? 0 : o.maxHolders === undefined ? Math.min(256, Math.max(16, v)) : checkInteger(what, 'maxHolders', o.maxHolders, 1, 1 << 16);
+    const holders =
+      o.robust === false ? 0 : o.maxHolders === undefined ? Math.min(256, Math.max(16, v)) : checkInteger(what, 'maxHolders', o.maxHolders, 1, 1 << 16);
     super(revived ? value : { kind: 'new', words: FIRST_HOLDER + HOLDER * holders });
     if (!revived) {
       const mem = this.mem!;
@@ -195,8 +196,12 @@ export class Semaphore extends SharedObject {
     const bound = Atomics.load(mem, BOUND);
     for (;;) {
       const v = Atomics.load(mem, VALUE);
-      if (bound >= 0 && v + n > bound) throw new RangeError(`${what}: released too many times (value ${v} + ${n} would exceed its initial value ${bound}); release only the permits acquire() gave you, or use a Semaphore, which has no bound`);
-      if (v + n > MAX) throw new RangeError(`${what}: value ${v} + ${n} would exceed ${MAX}, the most permits a semaphore holds; n must be at most ${MAX - v} now`);
+      if (bound >= 0 && v + n > bound)
+        throw new RangeError(
+          `${what}: released too many times (value ${v} + ${n} would exceed its initial value ${bound}); release only the permits acquire() gave you, or use a Semaphore, which has no bound`,
+        );
+      if (v + n > MAX)
+        throw new RangeError(`${what}: value ${v} + ${n} would exceed ${MAX}, the most permits a semaphore holds; n must be at most ${MAX - v} now`);
       if (Atomics.compareExchange(mem, VALUE, v, v + n) === v) return;
     }
   }
@@ -209,9 +214,12 @@ export class Semaphore extends SharedObject {
 
   /** Runs `fn` holding a permit. */
   async withLock<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
-    if (typeof fn !== 'function') throw new TypeError(`Cannot run withLock on ${this.constructor.name}: fn must be the function to run holding a permit, got ${describe(fn)}`);
+    if (typeof fn !== 'function')
+      throw new TypeError(`Cannot run withLock on ${this.constructor.name}: fn must be the function to run holding a permit, got ${describe(fn)}`);
     if (!(await this.acquire(options))) {
-      throw new TimeoutError(`Cannot acquire ${this.constructor.name}: ${options?.blocking === false ? 'no permit is free (blocking: false)' : `timed out after ${options?.timeout} ms`}`);
+      throw new TimeoutError(
+        `Cannot acquire ${this.constructor.name}: ${options?.blocking === false ? 'no permit is free (blocking: false)' : `timed out after ${options?.timeout} ms`}`,
+      );
     }
     try {
       return await fn();

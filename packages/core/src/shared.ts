@@ -181,7 +181,10 @@ export function withSignal(options: unknown, signal: AbortSignalLike): WaitOptio
 /** Throws the signal's reason as an AbortError when it has aborted. */
 export function throwIfAborted(what: string, signal: AbortSignalLike | undefined): void {
   if (signal?.aborted) {
-    throw new AbortError(`${what}: aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : signal.reason !== undefined ? `: ${String(signal.reason)}` : ''}`, { cause: signal.reason });
+    throw new AbortError(
+      `${what}: aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : signal.reason !== undefined ? `: ${String(signal.reason)}` : ''}`,
+      { cause: signal.reason },
+    );
   }
 }
 

@@ -142,7 +142,10 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     return this.#daemon;
   }
   set daemon(value: boolean) {
-    if (this.#state !== 'initial') throw new InvalidStateError(`Cannot set daemon on ${this.#label()}: it has already been started; set it before calling start(), or pass daemon in the options`);
+    if (this.#state !== 'initial')
+      throw new InvalidStateError(
+        `Cannot set daemon on ${this.#label()}: it has already been started; set it before calling start(), or pass daemon in the options`,
+      );
     if (typeof value !== 'boolean') throw new TypeError(`Cannot set daemon on ${this.#label()}: expected a boolean, got ${describe(value)}`);
     this.#daemon = value;
   }
@@ -182,11 +185,15 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     if (!this.name) this.name = `${this.kind === 'process' ? 'Process' : 'Thread'}-${counters[this.kind]}`;
     this.#state = 'started';
     try {
-      this.#link = new WorkerLink(runtime, { kind: this.kind, name: this.name, daemon: this.#daemon }, {
-        message: (message) => this.#onMessage(message),
-        error: (error) => this.#onRuntimeError(error),
-        exit: (code) => this.#onExit(code),
-      });
+      this.#link = new WorkerLink(
+        runtime,
+        { kind: this.kind, name: this.name, daemon: this.#daemon },
+        {
+          message: (message) => this.#onMessage(message),
+          error: (error) => this.#onRuntimeError(error),
+          exit: (code) => this.#onExit(code),
+        },
+      );
     } catch (error) {
       this.#state = 'stopped';
       this.#error = new WorkerStartError(`Cannot start ${this.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -419,7 +426,14 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
   #onRunSettled(ok: boolean, valueOrError: unknown): void {
     this.#runSettled = true;
     if (ok) this.#value = valueOrError as R;
-    else this.#error = valueOrError instanceof Error ? valueOrError : new TaskError(deserializeError({ name: 'Error', message: `run() rejected with a non-Error value: ${String(valueOrError)}`, stack: undefined }), this.name);
+    else
+      this.#error =
+        valueOrError instanceof Error
+          ? valueOrError
+          : new TaskError(
+              deserializeError({ name: 'Error', message: `run() rejected with a non-Error value: ${String(valueOrError)}`, stack: undefined }),
+              this.name,
+            );
     if (!this.#workerExited) this.#link?.post({ t: 'close' });
     this.#maybeFinish();
   }

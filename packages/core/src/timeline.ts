@@ -54,7 +54,8 @@ export function renderTimeline(report: PlaylistReport, options?: RenderOptions):
   const o = checkOptionsObject<RenderOptions>(what, options, ['width', 'unitMs', 'unit']);
   const width = Math.max(10, o.width === undefined ? 48 : checkInteger(what, 'width', o.width, 1));
   const unitMs = o.unitMs ?? 1000;
-  if (typeof unitMs !== 'number' || !(unitMs > 0) || !Number.isFinite(unitMs)) throw new RangeError(`${what}: unitMs must be a number of milliseconds above 0, got ${describe(unitMs)}`);
+  if (typeof unitMs !== 'number' || !(unitMs > 0) || !Number.isFinite(unitMs))
+    throw new RangeError(`${what}: unitMs must be a number of milliseconds above 0, got ${describe(unitMs)}`);
   const unit = o.unit ?? 's';
   if (typeof unit !== 'string') throw new TypeError(`${what}: unit must be a string, got ${describe(unit)}`);
   const rows: readonly TimelineEntry[] = report.timeline.filter(Boolean);

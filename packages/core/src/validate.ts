@@ -41,7 +41,9 @@ export function checkOptionNames(what: string, options: object, allowed: readonl
   for (const key of Object.keys(options)) {
     if (allowed.includes(key)) continue;
     const near = closest(key, allowed);
-    throw new TypeError(`${what}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; it takes { ${allowed.join(', ')} }`);
+    throw new TypeError(
+      `${what}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; it takes { ${allowed.join(', ')} }`,
+    );
   }
 }
 
@@ -129,4 +131,3 @@ export function checkWaitOptions(
   }
   return { timeout, signal, blocking: (o.blocking ?? o.block ?? true) as boolean };
 }
-

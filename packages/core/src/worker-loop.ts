@@ -34,7 +34,10 @@ class TaskFailure {
 
 /** How a task failed, as the protocol carries it. */
 function describeFailure(error: unknown, target: TargetSpec): PoolFailure {
-  const failure = error instanceof TaskFailure ? error : new TaskFailure(target.kind === 'source' && error instanceof ReferenceError && /is not defined/.test(error.message) ? 'source' : 'threw', error);
+  const failure =
+    error instanceof TaskFailure
+      ? error
+      : new TaskFailure(target.kind === 'source' && error instanceof ReferenceError && /is not defined/.test(error.message) ? 'source' : 'threw', error);
   let serialized: SerializedError = serializeError(failure.error);
   if (failure.kind === 'source') {
     serialized = {
@@ -131,7 +134,9 @@ export function runWorker(scope: WorkerScope): void {
     }
     const fn = mod[target.name];
     if (typeof fn !== 'function') {
-      const exports = Object.keys(mod).filter((k) => typeof mod[k] === 'function').sort();
+      const exports = Object.keys(mod)
+        .filter((k) => typeof mod[k] === 'function')
+        .sort();
       throw new TaskFailure('not-found', new Error(`no exported function ${target.name}`), exports);
     }
     return fn as AnyFunction;
@@ -238,7 +243,10 @@ function compile(source: string, name: string): AnyFunction {
     try {
       fn = (make(`{ ${source} }`) as Record<string, unknown>)[name];
     } catch (error) {
-      throw new TaskFailure('source', new SyntaxError(`Cannot compile inline target ${name} from its source text (${error instanceof Error ? error.message : String(error)})`));
+      throw new TaskFailure(
+        'source',
+        new SyntaxError(`Cannot compile inline target ${name} from its source text (${error instanceof Error ? error.message : String(error)})`),
+      );
     }
   }
   if (typeof fn !== 'function') throw new TaskFailure('source', new TypeError(`inline target ${name} did not compile to a function`));

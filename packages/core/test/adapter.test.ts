@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { childCommand, findSetpriv, parentArg, parentFrom, progressArg, progressFrom, startParentWatch, watchParent, type WatchedProcess } from '../src/adapter/index.js';
+import {
+  childCommand,
+  findSetpriv,
+  parentArg,
+  parentFrom,
+  progressArg,
+  progressFrom,
+  startParentWatch,
+  watchParent,
+  type WatchedProcess,
+} from '../src/adapter/index.js';
 
 describe('how a child process is started so that it ends with its parent', () => {
   it('findSetpriv: the first setpriv that runs with --pdeathsig, on Linux only, unless THREADKIT_PARENT_WATCH=thread', () => {
@@ -179,7 +189,12 @@ describe('startParentWatch', () => {
       const here = fakeProcess(() => {});
       here.proc.ppid = 1;
       // (A real SIGKILL ends the process there; the fake one returns, and a thread may follow.)
-      startParentWatch([parentArg(7, watch)], here.proc, () => ({ on: () => {}, unref: () => {} }), () => {});
+      startParentWatch(
+        [parentArg(7, watch)],
+        here.proc,
+        () => ({ on: () => {}, unref: () => {} }),
+        () => {},
+      );
       expect(here.done).toEqual(['kill 10 SIGKILL']);
     }
   });

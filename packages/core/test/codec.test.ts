@@ -33,9 +33,41 @@ function likeStructuredClone(value: unknown): void {
 describe('codec: primitives', () => {
   it('keeps every kind of number, including -0, NaN and the int/float boundaries', () => {
     const numbers = [
-      0, -0, 1, 31, 32, 127, 128, 255, 256, -1, -32, -33, -128, -129, 32767, 32768, -32768, -32769, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1,
-      2 ** 32, 2 ** 53, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON, 0.1, -1.5, 1e300,
-      NaN, Infinity, -Infinity,
+      0,
+      -0,
+      1,
+      31,
+      32,
+      127,
+      128,
+      255,
+      256,
+      -1,
+      -32,
+      -33,
+      -128,
+      -129,
+      32767,
+      32768,
+      -32768,
+      -32769,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 32,
+      2 ** 53,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      Number.EPSILON,
+      0.1,
+      -1.5,
+      1e300,
+      NaN,
+      Infinity,
+      -Infinity,
     ];
     for (const n of numbers) {
       expect(Object.is(roundTrip(n), n), String(n)).toBe(true);
@@ -59,7 +91,19 @@ describe('codec: primitives', () => {
   });
 
   it('keeps strings: empty, Latin-1, non-ASCII, emoji, a leading BOM, at every length around the fast paths', () => {
-    const samples = ['', 'a', 'hello world 123', 'naïve café', 'ÿ'.repeat(40), '歌曲1', '第一首歌 🎵', '😀', '\uFEFFbom', '\u0000\u0001\u007f\u0080', 'x\u2028y'];
+    const samples = [
+      '',
+      'a',
+      'hello world 123',
+      'naïve café',
+      'ÿ'.repeat(40),
+      '歌曲1',
+      '第一首歌 🎵',
+      '😀',
+      '\uFEFFbom',
+      '\u0000\u0001\u007f\u0080',
+      'x\u2028y',
+    ];
     for (const base of samples) {
       for (const len of [1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 5000]) {
         const s = base.repeat(Math.ceil(len / Math.max(base.length, 1))).slice(0, len);
@@ -70,7 +114,16 @@ describe('codec: primitives', () => {
   });
 
   it('keeps lone surrogates, as structured clone does, in short and long strings', () => {
-    const samples = ['\ud800', '\udc00', 'a\ud83db', 'x\ude00', '\udc00\ud800', '😀\ud800😀', `${'a'.repeat(200)}\ud800${'b'.repeat(200)}`, `${'歌'.repeat(100)}\udfff`];
+    const samples = [
+      '\ud800',
+      '\udc00',
+      'a\ud83db',
+      'x\ude00',
+      '\udc00\ud800',
+      '😀\ud800😀',
+      `${'a'.repeat(200)}\ud800${'b'.repeat(200)}`,
+      `${'歌'.repeat(100)}\udfff`,
+    ];
     for (const s of samples) {
       expect(roundTrip(s)).toBe(s);
       expect(viaShared(s)).toBe(s);
@@ -93,7 +146,7 @@ describe('codec: primitives', () => {
 describe('codec: objects and arrays', () => {
   it('keeps plain objects, nested, with any keys, in key order', () => {
     likeStructuredClone({ id: 123, text: 'hello world 123' });
-    likeStructuredClone({ a: { b: { c: [1, { d: 'e' }] } }, '': 0, 'with space': 1, '歌': 2, 10: 'ten', 2: 'two', z: undefined });
+    likeStructuredClone({ a: { b: { c: [1, { d: 'e' }] } }, '': 0, 'with space': 1, 歌: 2, 10: 'ten', 2: 'two', z: undefined });
     const o = { b: 1, a: 2, 1: 'x', 0: 'y' };
     expect(Object.keys(roundTrip(o))).toEqual(Object.keys(o));
   });
@@ -102,7 +155,10 @@ describe('codec: objects and arrays', () => {
     const list = Array.from({ length: 50 }, (_, i) => ({ id: i, name: `n${i}`, ok: i % 2 === 0 }));
     for (let round = 0; round < 10; round++) likeStructuredClone(list); // compiled constructors kick in after a few uses
     const one = encoder.encode([{ a: 1, b: 2 }]).length;
-    const two = encoder.encode([{ a: 1, b: 2 }, { a: 1, b: 2 }]).length;
+    const two = encoder.encode([
+      { a: 1, b: 2 },
+      { a: 1, b: 2 },
+    ]).length;
     expect(two - one).toBe(4); // the second object: shape reference (2 bytes) and two values
   });
 
@@ -137,15 +193,15 @@ describe('codec: objects and arrays', () => {
       expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
       expect(Object.keys(back)).toEqual(['__proto__', 'a']);
       expect(Object.getOwnPropertyDescriptor(back, '__proto__')?.value).toEqual({ polluted: true });
-      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     }
   });
 
   it('keeps arrays: empty, dense, nested, with undefined, with holes, and sparse ones cheaply', () => {
     likeStructuredClone([]);
     likeStructuredClone([1, 'a', null, undefined, [2, [3]], { x: 1 }]);
-    // eslint-disable-next-line no-sparse-arrays
-    const holey = [1, , 3, , , undefined, , ];
+    // biome-ignore lint/suspicious/noSparseArray: the holes are what this test keeps
+    const holey = [1, , 3, , , undefined, ,];
     const back = viaShared(holey);
     expect(back.length).toBe(holey.length);
     expect(Object.keys(back)).toEqual(Object.keys(holey));
@@ -164,7 +220,15 @@ describe('codec: objects and arrays', () => {
 
 describe('codec: Map, Set, Date, RegExp, boxed primitives', () => {
   it('keeps Maps and Sets with any keys, in order', () => {
-    likeStructuredClone(new Map<unknown, unknown>([[1, 'a'], ['b', { c: 2 }], [{ k: 1 }, [1]], [NaN, null], [-0, 0]]));
+    likeStructuredClone(
+      new Map<unknown, unknown>([
+        [1, 'a'],
+        ['b', { c: 2 }],
+        [{ k: 1 }, [1]],
+        [NaN, null],
+        [-0, 0],
+      ]),
+    );
     likeStructuredClone(new Set<unknown>([1, 'a', { b: 2 }, [3], undefined]));
     likeStructuredClone({ m: new Map(), s: new Set() });
     class MyMap extends Map<string, number> {}
@@ -186,7 +250,6 @@ describe('codec: Map, Set, Date, RegExp, boxed primitives', () => {
   });
 
   it('keeps boxed primitives', () => {
-    // eslint-disable-next-line no-new-wrappers
     const boxed = [new Number(3), new String('s'), new Boolean(false), Object(5n) as object];
     const back = viaShared(boxed);
     expect(back.map((b) => typeof b)).toEqual(['object', 'object', 'object', 'object']);
@@ -195,12 +258,25 @@ describe('codec: Map, Set, Date, RegExp, boxed primitives', () => {
 });
 
 describe('codec: binary data', () => {
-  const kinds = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
+  const kinds = [
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
+  ];
 
   it('keeps every typed array kind, its byteOffset and length, and the whole buffer, as structured clone does', () => {
     for (const Kind of kinds) {
       const buffer = new ArrayBuffer(64);
-      new Uint8Array(buffer).forEach((_, i, a) => (a[i] = i * 7));
+      const bytes = new Uint8Array(buffer);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = i * 7;
       const view = new Kind(buffer, 8, 3);
       const back = viaShared(view);
       const expected = structuredClone(view);
@@ -351,7 +427,7 @@ describe('codec: shared references and cycles', () => {
     const back = viaShared([...items, ...items.slice().reverse()]);
     for (let i = 0; i < 100; i++) expect(back[i]).toBe(back[199 - i]);
     const ring: { next?: unknown; i: number }[] = items.map((x) => ({ ...x }));
-    ring.forEach((node, i) => (node.next = ring[(i + 1) % ring.length]));
+    for (const [i, node] of ring.entries()) node.next = ring[(i + 1) % ring.length];
     const rb = viaShared(ring[0]!) as { next: { i: number; next: unknown } };
     let node = rb;
     for (let i = 0; i < 100; i++) node = node.next as typeof rb;
@@ -373,7 +449,9 @@ describe('codec: SharedArrayBuffers and the marshal hook', () => {
 
   it("refuses a reviver under a name threadkit's own objects travel under, and a malformed one", async () => {
     await import('../src/lock.js');
-    expect(() => registerReviver('Lock', () => ({}))).toThrow(/threadkit's own Lock travels under that name; give your type a name of its own, such as "myapp.Lock"/);
+    expect(() => registerReviver('Lock', () => ({}))).toThrow(
+      /threadkit's own Lock travels under that name; give your type a name of its own, such as "myapp.Lock"/,
+    );
     expect(() => registerReviver('', () => ({}))).toThrow(TypeError);
     expect(() => registerReviver('test.NotAFunction', 42 as never)).toThrow(TypeError);
   });
@@ -657,7 +735,8 @@ describe('codec: hosts without some features', () => {
     const Real = TextDecoder;
     class BrowserLikeTextDecoder extends Real {
       override decode(input?: AllowSharedBufferSource, options?: TextDecodeOptions): string {
-        if (input && ArrayBuffer.isView(input) && input.buffer instanceof SharedArrayBuffer) throw new TypeError('The provided ArrayBufferView value must not be shared.');
+        if (input && ArrayBuffer.isView(input) && input.buffer instanceof SharedArrayBuffer)
+          throw new TypeError('The provided ArrayBufferView value must not be shared.');
         return super.decode(input, options);
       }
     }
@@ -682,6 +761,7 @@ describe('codec: hosts without some features', () => {
     const codec = await import('../src/codec/index.js');
     const RealFunction = Function;
     let attempts = 0;
+    // biome-ignore lint/complexity/useArrowFunction: it stands in for Function, which the codec calls with new
     const forbidden = function () {
       attempts++;
       throw new EvalError('Refused to evaluate a string as JavaScript');

@@ -244,7 +244,10 @@ test('a signal from outside shows as a negative exit code, and the pending resul
 });
 
 test('a process whose parent was killed exits instead of living on as an orphan', async () => {
-  const parent = spawn(Deno.execPath(), ['run', ...ALL, fixture('liveness.ts'), 'process', 'normal', 'forever'], { cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const parent = spawn(Deno.execPath(), ['run', ...ALL, fixture('liveness.ts'), 'process', 'normal', 'forever'], {
+    cwd: packageDir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve) => parent.stdout!.once('data', (d: Uint8Array) => resolve(new TextDecoder().decode(d))));
   const pid = Number(/started (\d+)/.exec(line)?.[1]);
   ok(alive(pid), `child ${pid} alive`);
@@ -276,7 +279,12 @@ async function busyChildrenEndWithKilledParent(watch: 'default' | 'thread'): Pro
   const env = { ...process.env };
   if (watch === 'thread') env[PARENT_WATCH_ENV] = 'thread';
   else delete env[PARENT_WATCH_ENV];
-  const program = spawn(Deno.execPath(), ['run', '--no-prompt', ...ALL, fixture('orphans.ts')], { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+  const program = spawn(Deno.execPath(), ['run', '--no-prompt', ...ALL, fixture('orphans.ts')], {
+    cwd: packageDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env,
+  });
   const children = new Map<string, number>();
   try {
     let stderr = '';
@@ -290,7 +298,9 @@ async function busyChildrenEndWithKilledParent(watch: 'default' | 'thread'): Pro
         if (roles.every((role) => children.has(role))) resolve();
       });
       program.once('error', reject);
-      program.once('exit', (code, signal) => reject(new Error(`the parent program ended (${code ?? signal}) before its children all ran; stdout: ${out}; stderr: ${stderr}`)));
+      program.once('exit', (code, signal) =>
+        reject(new Error(`the parent program ended (${code ?? signal}) before its children all ran; stdout: ${out}; stderr: ${stderr}`)),
+      );
     });
     const expected = watch === 'thread' || !SIGNAL_BY_DEFAULT ? 'thread' : 'signal';
     for (const [role, pid] of children) {
@@ -384,21 +394,30 @@ const permissions = (flags: string[], ...args: string[]) => deno(flags, 'permiss
 for (const kind of ['thread', 'daemon']) {
   test(`a ${kind} whose task module is outside the granted read access fails with WorkerStartError naming --allow-read`, async () => {
     const r = await permissions([`--allow-read=${threadkitFiles},${fixtures}tasks.ts`], kind, 'outside');
-    match(r.stdout, /^WorkerStartError: Cannot start add on Thread-1: its module failed to load: NotCapable: Deno denied read access to the task module .*outside\/tasks\.ts: run with --allow-read \(or --allow-read=.*outside\/\)/m);
+    match(
+      r.stdout,
+      /^WorkerStartError: Cannot start add on Thread-1: its module failed to load: NotCapable: Deno denied read access to the task module .*outside\/tasks\.ts: run with --allow-read \(or --allow-read=.*outside\/\)/m,
+    );
     const inside = await permissions([`--allow-read=${threadkitFiles},${fixtures}tasks.ts`], kind, 'inside');
     match(inside.stdout, /^result 3$/m, inside.stderr);
   });
 
   test(`a ${kind} without read access to threadkit's worker entry fails with WorkerStartError naming --allow-read`, async () => {
     const r = await permissions([], kind, 'inside');
-    match(r.stdout, /^WorkerStartError: Cannot start Thread-1: (the worker failed before it was ready: )?Deno denied read access to .*, which a thread needs to load threadkit's worker entry \(.*worker\.js\) and the modules it imports: run with --allow-read$/m);
+    match(
+      r.stdout,
+      /^WorkerStartError: Cannot start Thread-1: (the worker failed before it was ready: )?Deno denied read access to .*, which a thread needs to load threadkit's worker entry \(.*worker\.js\) and the modules it imports: run with --allow-read$/m,
+    );
     equal(r.code, 0, r.stderr);
   });
 }
 
 test('a Process without --allow-run and --allow-env fails with WorkerStartError naming the permission', async () => {
   const r = await permissions(['--allow-read'], 'process', 'inside');
-  match(r.stdout, /^WorkerStartError: Cannot start Process-1: Deno denied (env|run) access, which a Process needs: it is a new Deno process, started by node:child_process, which needs --allow-run and --allow-env: run with --allow-(env|run)$/m);
+  match(
+    r.stdout,
+    /^WorkerStartError: Cannot start Process-1: Deno denied (env|run) access, which a Process needs: it is a new Deno process, started by node:child_process, which needs --allow-run and --allow-env: run with --allow-(env|run)$/m,
+  );
 });
 
 test('a program that may run deno alone (--allow-run=<deno>) starts a Process that watches its parent with a thread: it may not run setpriv', async () => {
@@ -422,7 +441,10 @@ test('a Process gets read access to the working directory when that is what was 
   const r = await permissions([`--allow-read=${packageDir}`, '--allow-run', '--allow-env'], 'process', 'inside');
   match(r.stdout, /^result 3$/m, r.stderr);
   const outside = await permissions([`--allow-read=${threadkitFiles},${fixtures}`, '--allow-run', '--allow-env'], 'process', 'inside');
-  match(outside.stdout, /^WorkerStartError: .*Deno denied read access to the task module .*fixtures\/tasks\.ts: run with --allow-read .*a Process is a new Deno process/m);
+  match(
+    outside.stdout,
+    /^WorkerStartError: .*Deno denied read access to the task module .*fixtures\/tasks\.ts: run with --allow-read .*a Process is a new Deno process/m,
+  );
 });
 
 test('a Pool of processes counts the tasks its worker starts in a progress cell where the program may write to the temporary directory, else by a message per task', async () => {

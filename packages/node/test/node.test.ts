@@ -8,7 +8,6 @@ import { SIGNAL_BY_DEFAULT, alive, busyChildrenEndWithKilledParent, gone, thread
 const tasks = taskModule<typeof import('./fixtures/tasks.ts')>(new URL('./fixtures/tasks.ts', import.meta.url));
 const liveness = fileURLToPath(new URL('./fixtures/liveness.mjs', import.meta.url));
 
-
 function runScript(...args: string[]) {
   const started = Date.now();
   const r = spawnSync(process.execPath, [liveness, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -76,9 +75,16 @@ describe('Process on Node is a real OS process', () => {
   });
 
   // Their event loops never turn, so the IPC channel's 'disconnect' never reaches them.
-  it(`processes busy in loops that never yield (a nested one and a Pool worker too) end when their parent is killed (${SIGNAL_BY_DEFAULT ? 'the parent-death signal' : 'a watcher thread'})`, () =>
-    busyChildrenEndWithKilledParent(process.execPath, 'default'), 90_000);
-  it('the same, each child watching its parent with a thread (THREADKIT_PARENT_WATCH=thread)', () => busyChildrenEndWithKilledParent(process.execPath, 'thread'), 90_000);
+  it(
+    `processes busy in loops that never yield (a nested one and a Pool worker too) end when their parent is killed (${SIGNAL_BY_DEFAULT ? 'the parent-death signal' : 'a watcher thread'})`,
+    () => busyChildrenEndWithKilledParent(process.execPath, 'default'),
+    90_000,
+  );
+  it(
+    'the same, each child watching its parent with a thread (THREADKIT_PARENT_WATCH=thread)',
+    () => busyChildrenEndWithKilledParent(process.execPath, 'thread'),
+    90_000,
+  );
 });
 
 describe('a thread that ends with the thread that started it', () => {

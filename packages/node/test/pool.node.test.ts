@@ -100,7 +100,9 @@ describe('Pool of processes, a worker killed from outside in the middle of a bat
     // and the results of tasks that had ended since the last batch went out. Each of those ran once
     // and fails saying so; none is run again, and no task that had not started fails.
     const running = rejected.filter((r) => /while running job/.test(r.error.message));
-    expect(running.length, `at most one running task per kill: ${rejected.map((r) => `${r.id}: ${r.error.message}`).join('; ')}`).toBeLessThanOrEqual(victims.length);
+    expect(running.length, `at most one running task per kill: ${rejected.map((r) => `${r.id}: ${r.error.message}`).join('; ')}`).toBeLessThanOrEqual(
+      victims.length,
+    );
     for (const { error } of rejected) {
       expect(error).toBeInstanceOf(WorkerExitError);
       expect(error.message).toMatch(
@@ -128,7 +130,13 @@ describe('Pool of processes: the count of started tasks', () => {
     const handles: { progress?(): number }[] = [];
     let messages = 0;
     (nodeRuntime as { spawn: typeof spawn }).spawn = (options, events) => {
-      const handle = spawn(options, { ...events, message: (data) => (messages++, events.message(data)) });
+      const handle = spawn(options, {
+        ...events,
+        message: (data) => {
+          messages++;
+          events.message(data);
+        },
+      });
       handles.push(handle);
       return handle;
     };
@@ -166,8 +174,14 @@ describe.each(['thread', 'process'] as const)('Pool of %ss with resourceLimits',
 
 describe('Pool resourceLimits: bad input', () => {
   it('is refused with an error that names what is wrong', () => {
-    expect(() => new Pool({ size: 1, resourceLimits: 64 as never })).toThrow(/resourceLimits must be an object like \{ maxOldGenerationSizeMb: 64 \}, got `64`/);
-    expect(() => new Pool({ size: 1, resourceLimits: { maxOldGenerationSizeMb: -1 } })).toThrow(/resourceLimits.maxOldGenerationSizeMb must be a number of MB above 0, got `-1`/);
-    expect(() => new Pool({ size: 1, resourceLimits: { maxHeap: 64 } as never })).toThrow(/resourceLimits has no option maxHeap; it takes maxOldGenerationSizeMb, maxYoungGenerationSizeMb, stackSizeMb/);
+    expect(() => new Pool({ size: 1, resourceLimits: 64 as never })).toThrow(
+      /resourceLimits must be an object like \{ maxOldGenerationSizeMb: 64 \}, got `64`/,
+    );
+    expect(() => new Pool({ size: 1, resourceLimits: { maxOldGenerationSizeMb: -1 } })).toThrow(
+      /resourceLimits.maxOldGenerationSizeMb must be a number of MB above 0, got `-1`/,
+    );
+    expect(() => new Pool({ size: 1, resourceLimits: { maxHeap: 64 } as never })).toThrow(
+      /resourceLimits has no option maxHeap; it takes maxOldGenerationSizeMb, maxYoungGenerationSizeMb, stackSizeMb/,
+    );
   });
 });

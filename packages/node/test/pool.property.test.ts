@@ -28,7 +28,14 @@ const scenario = fc.record({
   maxTasksPerChild: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
   abortGrace: fc.integer({ min: 10, max: 80 }),
   tasks: fc.array(task, { minLength: 1, maxLength: 24 }),
-  map: fc.option(fc.record({ items: fc.integer({ min: 1, max: 60 }), chunksize: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }), abortAfter: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }) }), { nil: undefined }),
+  map: fc.option(
+    fc.record({
+      items: fc.integer({ min: 1, max: 60 }),
+      chunksize: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }),
+      abortAfter: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+    }),
+    { nil: undefined },
+  ),
 });
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -138,7 +145,31 @@ function drain<T>(queue: Queue<T>): T[] {
 const exits = fc.record({
   size: fc.integer({ min: 1, max: 3 }),
   // About one task in ten ends its worker: by exit(1), or now and then by an error that escapes it.
-  modes: fc.array(fc.constantFrom<'ok' | 'exit' | 'uncaught'>('ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'exit', 'exit', 'uncaught'), { minLength: 20, maxLength: 150 }),
+  modes: fc.array(
+    fc.constantFrom<'ok' | 'exit' | 'uncaught'>(
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'exit',
+      'exit',
+      'uncaught',
+    ),
+    { minLength: 20, maxLength: 150 },
+  ),
   // Submitted in one go, or in a few waves that arrive while workers are dying.
   waves: fc.integer({ min: 1, max: 4 }),
 });

@@ -29,10 +29,19 @@ async function stream(): Promise<void> {
     const n: number = x;
     void n;
   }
-  for await (const x of pool.imapUnordered(tasks.slowSquare, (async function* () { yield 1; })())) void (x satisfies number);
+  for await (const x of pool.imapUnordered(
+    tasks.slowSquare,
+    (async function* () {
+      yield 1;
+    })(),
+  ))
+    void (x satisfies number);
 }
 // starmap: each item is the task's argument list.
-const ids: Promise<number[]> = pool.starmap(tasks.work, [[1, 5, 'ok'], [2, 0, 'throw']]);
+const ids: Promise<number[]> = pool.starmap(tasks.work, [
+  [1, 5, 'ok'],
+  [2, 0, 'throw'],
+]);
 // @ts-expect-error: an item that is not an argument list of work
 void pool.starmap(tasks.work, [[1, 5]]);
 

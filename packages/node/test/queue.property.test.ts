@@ -20,10 +20,10 @@ const scenario = fc.record({
     }),
     { minLength: 1, maxLength: 3 },
   ),
-  consumers: fc.array(
-    fc.record({ process: fc.boolean(), timeouts: fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 4 }) }),
-    { minLength: 1, maxLength: 3 },
-  ),
+  consumers: fc.array(fc.record({ process: fc.boolean(), timeouts: fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 4 }) }), {
+    minLength: 1,
+    maxLength: 3,
+  }),
 });
 
 describe('Queue under random interleavings', () => {

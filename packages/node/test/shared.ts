@@ -108,7 +108,11 @@ export async function busyChildrenEndWithKilledParent(execPath: string, watch: '
   const env = { ...process.env };
   if (watch === 'thread') env[PARENT_WATCH_ENV] = 'thread';
   else delete env[PARENT_WATCH_ENV];
-  const program = spawn(execPath, [fileURLToPath(new URL('./fixtures/orphans.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+  const program = spawn(execPath, [fileURLToPath(new URL('./fixtures/orphans.mjs', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env,
+  });
   const children = new Map<string, number>();
   try {
     let stderr = '';
@@ -121,7 +125,9 @@ export async function busyChildrenEndWithKilledParent(execPath: string, watch: '
         if (ORPHAN_ROLES.every((role) => children.has(role))) resolve();
       });
       program.once('error', reject);
-      program.once('exit', (code, signal) => reject(new Error(`the parent program ended (${code ?? signal}) before its children all ran; stdout: ${out}; stderr: ${stderr}`)));
+      program.once('exit', (code, signal) =>
+        reject(new Error(`the parent program ended (${code ?? signal}) before its children all ran; stdout: ${out}; stderr: ${stderr}`)),
+      );
     });
     const expected = watch === 'thread' || !SIGNAL_BY_DEFAULT ? 'thread' : 'signal';
     for (const [role, pid] of children) {

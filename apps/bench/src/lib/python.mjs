@@ -10,7 +10,11 @@ let cached;
 /** Information about python3 ({ version, startMethod }), or null when there is none. */
 export function pythonInfo() {
   if (cached !== undefined) return cached;
-  const r = spawnSync(PYTHON, ['-c', 'import sys, json, multiprocessing as mp; print(json.dumps({"version": sys.version.split()[0], "startMethod": mp.get_start_method()}))'], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(
+    PYTHON,
+    ['-c', 'import sys, json, multiprocessing as mp; print(json.dumps({"version": sys.version.split()[0], "startMethod": mp.get_start_method()}))'],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
   cached = r.status === 0 ? JSON.parse(r.stdout.trim()) : null;
   return cached;
 }

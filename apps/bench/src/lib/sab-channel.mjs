@@ -41,27 +41,28 @@ export function openChannel(sab, { mode, codec }) {
     return ctrl[2] === 0 ? data.slice(0, len) : v8.deserialize(data.subarray(0, len));
   };
   /** Blocks while ctrl[0] === value; returns the new value. */
-  const waitChange = mode === 'wait'
-    ? (value) => {
-        let v;
-        while ((v = Atomics.load(ctrl, 0)) === value) {
-          if (Atomics.wait(ctrl, 0, value, TIMEOUT_MS) === 'timed-out') throw new Error('sab channel: peer silent for 20 s');
-        }
-        return v;
-      }
-    : (value) => {
-        let v;
-        let spins = 0;
-        let since = 0;
-        while ((v = Atomics.load(ctrl, 0)) === value) {
-          if ((++spins & 0xfffff) === 0) {
-            const now = performance.now();
-            if (since === 0) since = now;
-            else if (now - since > TIMEOUT_MS) throw new Error('sab channel: peer silent for 20 s');
+  const waitChange =
+    mode === 'wait'
+      ? (value) => {
+          let v;
+          while ((v = Atomics.load(ctrl, 0)) === value) {
+            if (Atomics.wait(ctrl, 0, value, TIMEOUT_MS) === 'timed-out') throw new Error('sab channel: peer silent for 20 s');
           }
+          return v;
         }
-        return v;
-      };
+      : (value) => {
+          let v;
+          let spins = 0;
+          let since = 0;
+          while ((v = Atomics.load(ctrl, 0)) === value) {
+            if ((++spins & 0xfffff) === 0) {
+              const now = performance.now();
+              if (since === 0) since = now;
+              else if (now - since > TIMEOUT_MS) throw new Error('sab channel: peer silent for 20 s');
+            }
+          }
+          return v;
+        };
   const publish = (value) => {
     Atomics.store(ctrl, 0, value);
     if (mode === 'wait') Atomics.notify(ctrl, 0);

@@ -45,7 +45,13 @@ export async function streamThroughput({ producers = 1, consumers = 1, n, warmup
   const cs = await Promise.all(consumerPorts.map((ports) => startWorker('stream-consumer.mjs', { ports }, ports)));
   const ps = await Promise.all(producerPorts.map((ports) => startWorker('stream-producer.mjs', { ports, payload, transfer }, ports)));
   const round = async (total) => {
-    await Promise.all(cs.map((w) => { const armed = nextMessage(w, (m) => m === 'armed'); w.postMessage({ expect: total / consumers }); return armed; }));
+    await Promise.all(
+      cs.map((w) => {
+        const armed = nextMessage(w, (m) => m === 'armed');
+        w.postMessage({ expect: total / consumers });
+        return armed;
+      }),
+    );
     const done = Promise.all(cs.map((w) => nextMessage(w, (m) => m === 'done')));
     const t0 = performance.now();
     for (const w of ps) w.postMessage({ go: total / producers });

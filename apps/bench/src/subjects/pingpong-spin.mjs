@@ -6,7 +6,8 @@ export default [
     scenario: 'pipe-pingpong',
     order: 40,
     note: 'the same slot, both sides busy-wait on `Atomics.load` (two cores burnt); the payload copied as for Atomics.wait/notify. Figure: the fastest of 10 batches in each run (a spinning pair loses whole time slices whenever another process takes a core)',
-    run: (opts) => sabPingpong({ ...opts, n: opts.payload === 'small' ? opts.n : Math.ceil(opts.n / 2), mode: 'spin', codec: 'payload', batches: 10, budgetMs: 1000 }),
+    run: (opts) =>
+      sabPingpong({ ...opts, n: opts.payload === 'small' ? opts.n : Math.ceil(opts.n / 2), mode: 'spin', codec: 'payload', batches: 10, budgetMs: 1000 }),
   },
   {
     name: 'SAB spin, no payload (floor)',

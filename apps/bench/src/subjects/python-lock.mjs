@@ -10,6 +10,16 @@ const lock = (kind, name, order, note) => ({
 });
 
 export default [
-  lock('mp', 'CPython mp.Lock', 90, 'CPython `multiprocessing.Lock` (a POSIX semaphore in shared memory); contended: 2 forked processes, counter in a `RawValue` — python/lock.py'),
-  lock('threading', 'CPython threading.Lock', 95, 'CPython `threading.Lock`; contended: 2 threads of one process, so they also take turns on the GIL — python/lock.py'),
+  lock(
+    'mp',
+    'CPython mp.Lock',
+    90,
+    'CPython `multiprocessing.Lock` (a POSIX semaphore in shared memory); contended: 2 forked processes, counter in a `RawValue` — python/lock.py',
+  ),
+  lock(
+    'threading',
+    'CPython threading.Lock',
+    95,
+    'CPython `threading.Lock`; contended: 2 threads of one process, so they also take turns on the GIL — python/lock.py',
+  ),
 ];

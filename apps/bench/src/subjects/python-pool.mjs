@@ -24,8 +24,9 @@ export default [
     scenario: 'pool',
     cases: ['cpu', 'cpu-scaling'],
     order: 90,
-    note: 'CPython `multiprocessing.Pool(2)` (`Pool(1)` for the one-worker run), N `apply_async(hash)` then every `.get()`; the hash is hashlib\'s SHA-256 (OpenSSL, as Node\'s crypto) — python/pool.py',
+    note: "CPython `multiprocessing.Pool(2)` (`Pool(1)` for the one-worker run), N `apply_async(hash)` then every `.get()`; the hash is hashlib's SHA-256 (OpenSSL, as Node's crypto) — python/pool.py",
     available: pythonAvailable,
-    run: ({ case: kase, workers, n, warmup, bytes }) => runPython('pool.py', ['--mode', kase, '--workers', workers, '--n', n, '--warmup', warmup, '--bytes', bytes]),
+    run: ({ case: kase, workers, n, warmup, bytes }) =>
+      runPython('pool.py', ['--mode', kase, '--workers', workers, '--n', n, '--warmup', warmup, '--bytes', bytes]),
   },
 ];

@@ -38,7 +38,10 @@ export default {
     const start = new Barrier(producers + consumers + 1);
     const threads = [
       ...Array.from({ length: consumers }, () => new Thread({ target: tasks.consume, args: [q, start, warmup / consumers, n / consumers], daemon: true })),
-      ...Array.from({ length: producers }, () => new Thread({ target: tasks.produce, args: [q, start, payload, warmup / producers, n / producers], daemon: true })),
+      ...Array.from(
+        { length: producers },
+        () => new Thread({ target: tasks.produce, args: [q, start, payload, warmup / producers, n / producers], daemon: true }),
+      ),
     ];
     for (const t of threads) t.start();
     try {

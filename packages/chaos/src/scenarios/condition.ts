@@ -55,7 +55,10 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
   const rounds = rng.int(3, 6);
   // Two rounds kill the longest-waiting waiter and notify one, racing the kill and the notify both
   // ways: the notify goes to the dying waiter and must pass on to the next.
-  const [forcedA = 1, forcedB = 2] = rng.sample([...Array(rounds - 1).keys()].map((i) => i + 1), 2);
+  const [forcedA = 1, forcedB = 2] = rng.sample(
+    [...Array(rounds - 1).keys()].map((i) => i + 1),
+    2,
+  );
   const forcedOrder = new Map<number, Order>([
     [forcedA, 'kill, notify, await'],
     [forcedB, 'notify, kill, await'],
@@ -66,7 +69,9 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
     if (!(await ctx.until(`round ${round}: every living waiter waits`, () => living.every((w) => lastLine(w) === 'reg')))) return;
     const strict = ['kill, await, notify', 'kill, notify, await', 'notify, kill, await'] as const;
     const forced = forcedOrder.has(round);
-    const order: Order = last ? 'kill, notify, let go' : (forcedOrder.get(round) ?? rng.pick([...strict, 'a notifier notifies and dies holding the lock'] as const));
+    const order: Order = last
+      ? 'kill, notify, let go'
+      : (forcedOrder.get(round) ?? rng.pick([...strict, 'a notifier notifies and dies holding the lock'] as const));
     const byNotifier = order === 'a notifier notifies and dies holding the lock';
     // Held by the main thread, the lock shows who waits; a notifier (which needs it) sees the same waiters.
     if (!byNotifier && (await ctx.within(cond.acquire(), `round ${round}: the main thread takes the condition's lock`)) === TIMED_OUT) return;
@@ -137,7 +142,9 @@ export async function conditionScenario(ctx: Ctx): Promise<void> {
     if (!last) for (let i = 0; i < victims.length; i++) spawnWaiter();
   }
 
-  for (const w of all) for (const line of readLines(w.log)) ctx.check(!line.startsWith('woke ') || line === 'woke true', `waiter ${w.id}: wait() returned without a notify (${line})`);
+  for (const w of all)
+    for (const line of readLines(w.log))
+      ctx.check(!line.startsWith('woke ') || line === 'woke true', `waiter ${w.id}: wait() returned without a notify (${line})`);
 
   // Everyone stops: wake them all until each has ended.
   stop.set();

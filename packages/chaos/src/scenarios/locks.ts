@@ -85,7 +85,10 @@ export async function locksScenario(ctx: Ctx): Promise<void> {
       id++;
       const log = join(ctx.dir, `holder-${id}.log`);
       const hangs = i === hanger;
-      const w = ctx.spawn(`${prim.name} holder ${id}`, { target: tasks.hold, args: [prim.obj, prim.kind, prim.owner, log, id, plan(ctx, prim.kind, prim.initial, hangs)] });
+      const w = ctx.spawn(`${prim.name} holder ${id}`, {
+        target: tasks.hold,
+        args: [prim.obj, prim.kind, prim.owner, log, id, plan(ctx, prim.kind, prim.initial, hangs)],
+      });
       holders.push({ id, prim, w, log, hangs });
       if (hangs) kills.push(killWhenHanging(ctx, w, log, `${prim.name} holder ${id}`, ctx.how(w)));
       else if (rng.chance(0.4)) kills.push(carryOut(ctx, w, `${prim.name} holder ${id}`, randomKill(ctx, w, log, 8, 150)));
@@ -129,7 +132,8 @@ export async function locksScenario(ctx: Ctx): Promise<void> {
       const lock = prim.obj as Lock;
       const got = await ctx.within(lock.acquire({ timeout: BOUND.poll }), `${prim.name}: the main thread takes it after the run`);
       if (got === TIMED_OUT) continue;
-      if (!ctx.check(got, `${prim.name}: could not be taken within ${BOUND.poll} ms once every holder was gone (a dead holder's hold never came back)`)) continue;
+      if (!ctx.check(got, `${prim.name}: could not be taken within ${BOUND.poll} ms once every holder was gone (a dead holder's hold never came back)`))
+        continue;
       if (lock.ownerDied) told++;
       lock.release();
       // Each death while holding is told to exactly one taker; a holder killed while taking it
@@ -179,7 +183,10 @@ async function lastHolderDies(ctx: Ctx, prims: readonly Prim[]): Promise<void> {
       lock.release();
     } else {
       const sem = prim.obj as Semaphore;
-      const back = await ctx.until(`${prim.name}: the dead last holder's permit comes back (value ${sem.value} of ${prim.initial})`, () => sem.value >= prim.initial);
+      const back = await ctx.until(
+        `${prim.name}: the dead last holder's permit comes back (value ${sem.value} of ${prim.initial})`,
+        () => sem.value >= prim.initial,
+      );
       if (!back) continue;
       ctx.check(sem.value === prim.initial, `${prim.name}: value ${sem.value} above its initial ${prim.initial}`);
       await sem.acquire();
@@ -189,5 +196,8 @@ async function lastHolderDies(ctx: Ctx, prims: readonly Prim[]): Promise<void> {
     }
   }
   // Checked after the robust ones came back: whatever let theirs go has run.
-  ctx.check(nonRobust.value === 1, `Semaphore(2, { robust: false }): value ${nonRobust.value} after its holder died; an opted-out semaphore must not take back a dead holder's permit`);
+  ctx.check(
+    nonRobust.value === 1,
+    `Semaphore(2, { robust: false }): value ${nonRobust.value} after its holder died; an opted-out semaphore must not take back a dead holder's permit`,
+  );
 }

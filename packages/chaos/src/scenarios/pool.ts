@@ -155,7 +155,8 @@ export async function poolScenario(ctx: Ctx): Promise<void> {
                 : // It finished, but its worker died before the result came back.
                   error instanceof WorkerExitError;
     ctx.check(allowed, `${what} was rejected with ${name}`);
-    if (behavior === 'exit' && error instanceof WorkerExitError) ctx.check(error.exitCode === 1, `${what}: WorkerExitError with exitCode ${error.exitCode}, not 1`);
+    if (behavior === 'exit' && error instanceof WorkerExitError)
+      ctx.check(error.exitCode === 1, `${what}: WorkerExitError with exitCode ${error.exitCode}, not 1`);
   }
   const stats = pool.stats();
   ctx.check(stats.submitted === n, `stats().submitted is ${stats.submitted}, ${n} tasks were submitted`);

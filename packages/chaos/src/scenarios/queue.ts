@@ -104,7 +104,10 @@ export async function queueScenario(ctx: Ctx): Promise<void> {
     }
   }
   for (const item of drained) arrived(item.p, item.seq, 'main', item.body === bodyOf(item.p, item.seq, item.body.length));
-  ctx.count('items.received', [...received.values()].reduce((a, b) => a + b, 0));
+  ctx.count(
+    'items.received',
+    [...received.values()].reduce((a, b) => a + b, 0),
+  );
 
   for (const [key, n] of received) ctx.check(n === 1, `item ${key} arrived ${n} times`);
 

@@ -117,7 +117,9 @@ export class Encoder extends Writer {
    */
   encodeAfter(value: unknown, root: string, start: number): number {
     if (this.busy)
-      throw new InvalidStateError('threadkit codec: Encoder.encode() was called again while it was encoding (from a getter or a marshal method); use another Encoder');
+      throw new InvalidStateError(
+        'threadkit codec: Encoder.encode() was called again while it was encoding (from a getter or a marshal method); use another Encoder',
+      );
     this.busy = true;
     this.begin(start);
     try {
@@ -170,7 +172,7 @@ export class Encoder extends Writer {
   }
 
   private finish(): void {
-    const n = this.count < LINEAR_IDENTITY ? this.count : LINEAR_IDENTITY;
+    const n = Math.min(this.count, LINEAR_IDENTITY);
     const objects = this.objects;
     for (let i = 0; i < n; i++) objects[i] = undefined;
     if (this.count > LINEAR_IDENTITY) this.identity!.clear();

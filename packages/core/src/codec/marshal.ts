@@ -48,7 +48,9 @@ export function registerReviver(type: string, reviver: Reviver): void {
   if (typeof type !== 'string' || type === '') throw new TypeError(`Cannot register a reviver: type must be a non-empty string, got ${String(type)}`);
   if (typeof reviver !== 'function') throw new TypeError(`Cannot register a reviver for "${type}": reviver must be a function (data, context) => object`);
   if (own.has(type)) {
-    throw new InvalidStateError(`Cannot register a reviver for "${type}": threadkit's own ${type} travels under that name; give your type a name of its own, such as "myapp.${type}"`);
+    throw new InvalidStateError(
+      `Cannot register a reviver for "${type}": threadkit's own ${type} travels under that name; give your type a name of its own, such as "myapp.${type}"`,
+    );
   }
   revivers.set(type, reviver);
 }

@@ -9,7 +9,7 @@ export class AssertionError extends Error {
 
 function show(v: unknown): string {
   try {
-    return typeof v === 'string' ? JSON.stringify(v) : typeof v === 'bigint' ? `${v}n` : JSON.stringify(v) ?? String(v);
+    return typeof v === 'string' ? JSON.stringify(v) : typeof v === 'bigint' ? `${v}n` : (JSON.stringify(v) ?? String(v));
   } catch {
     return String(v);
   }
@@ -32,9 +32,13 @@ function same(a: unknown, b: unknown): boolean {
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
   if (a instanceof Date) return a.getTime() === (b as Date).getTime();
-  if (a instanceof Map) return a.size === (b as Map<unknown, unknown>).size && [...a].every(([k, v]) => (b as Map<unknown, unknown>).has(k) && same(v, (b as Map<unknown, unknown>).get(k)));
+  if (a instanceof Map)
+    return (
+      a.size === (b as Map<unknown, unknown>).size &&
+      [...a].every(([k, v]) => (b as Map<unknown, unknown>).has(k) && same(v, (b as Map<unknown, unknown>).get(k)))
+    );
   if (a instanceof Set) return a.size === (b as Set<unknown>).size && [...a].every((v) => (b as Set<unknown>).has(v));
-  if (ArrayBuffer.isView(a)) return same([...(a as unknown as ArrayLike<number>) as unknown as number[]], [...(b as unknown as number[])]);
+  if (ArrayBuffer.isView(a)) return same([...(a as unknown as ArrayLike<number> as unknown as number[])], [...(b as unknown as number[])]);
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   return ka.length === kb.length && ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));

@@ -106,7 +106,14 @@ function lifecycle(t: TestApi, kind: WorkerKind): void {
     });
 
     t.it('structured-clone values travel both ways intact', async () => {
-      const value = { n: 1, big: 2n ** 70n, when: new Date(0), map: new Map([['k', new Set([1, 2])]]), bytes: new Uint8Array([1, 2, 3]), nested: [{ a: null }] };
+      const value = {
+        n: 1,
+        big: 2n ** 70n,
+        when: new Date(0),
+        map: new Map([['k', new Set([1, 2])]]),
+        bytes: new Uint8Array([1, 2, 3]),
+        nested: [{ a: null }],
+      };
       const w = spawn({ target: tasks.roundTrip, args: [value] });
       deepEqual(await w.result(), value);
     });
@@ -291,7 +298,12 @@ function lifecycle(t: TestApi, kind: WorkerKind): void {
       // needs no outer variable (packages/node/test/bun/bun.test.ts shows that).
       // biome-ignore lint/style/useConst: a const would be folded by Bun, and the test would not test
       let factor = 3;
-      const w = spawn({ target: function scaled(a: number) { return a * factor; }, args: [2] });
+      const w = spawn({
+        target: function scaled(a: number) {
+          return a * factor;
+        },
+        args: [2],
+      });
       await rejects(w.result(), TaskError, /factor is not defined: inline target `scaled` .*cannot use variables from the scope/);
     });
 
@@ -307,9 +319,13 @@ function lifecycle(t: TestApi, kind: WorkerKind): void {
       w.daemon = true;
       equal(w.daemon, true);
       w.start();
-      throws(() => {
-        w.daemon = false;
-      }, Error, /already been started/);
+      throws(
+        () => {
+          w.daemon = false;
+        },
+        Error,
+        /already been started/,
+      );
       await w.join();
     });
 
@@ -321,7 +337,11 @@ function lifecycle(t: TestApi, kind: WorkerKind): void {
         return { first, calls };
       }
       class MyThread extends Thread {
-        constructor(readonly func: typeof tasks.add, readonly funcArgs: [number, number], name = '') {
+        constructor(
+          readonly func: typeof tasks.add,
+          readonly funcArgs: [number, number],
+          name = '',
+        ) {
           super({ name });
         }
         protected override run(): Promise<unknown> {
@@ -329,7 +349,11 @@ function lifecycle(t: TestApi, kind: WorkerKind): void {
         }
       }
       class MyProcess extends Process {
-        constructor(readonly func: typeof tasks.add, readonly funcArgs: [number, number], name = '') {
+        constructor(
+          readonly func: typeof tasks.add,
+          readonly funcArgs: [number, number],
+          name = '',
+        ) {
           super({ name });
         }
         protected override run(): Promise<unknown> {
@@ -376,9 +400,12 @@ function playlist(t: TestApi, kind: WorkerKind): void {
       ]);
       const report = await list.play({ mode });
       equal(report.mode, mode);
-      deepEqual(report.timeline.map((e) => e.result), ['a', 'b', 'c']);
+      deepEqual(
+        report.timeline.map((e) => e.result),
+        ['a', 'b', 'c'],
+      );
       equal(new Set(report.timeline.map((e) => e.worker)).size, 3, 'one worker per entry');
-      const [a, b, c] = report.timeline as [typeof report.timeline[0], typeof report.timeline[0], typeof report.timeline[0]];
+      const [a, b, c] = report.timeline as [(typeof report.timeline)[0], (typeof report.timeline)[0], (typeof report.timeline)[0]];
       ok(overlaps(a, b) && overlaps(b, c) && overlaps(a, c), `bars overlap: ${JSON.stringify(report.timeline)}`);
       ok(report.elapsed >= c.end, 'elapsed covers the last end');
       const chart = renderTimeline(report, { width: 30 });
@@ -394,7 +421,10 @@ function playlist(t: TestApi, kind: WorkerKind): void {
           { title: 'again', task: tasks.add, args: [1, 2] },
         ]);
         const report = await list.play({ mode: 'sequential' });
-        deepEqual(report.timeline.map((e) => e.result), [1, 2, 3]);
+        deepEqual(
+          report.timeline.map((e) => e.result),
+          [1, 2, 3],
+        );
         equal(new Set(report.timeline.map((e) => e.worker)).size, 1, 'one worker');
         for (let i = 1; i < report.timeline.length; i++) {
           ok(report.timeline[i]!.start >= report.timeline[i - 1]!.end, `entry ${i} starts after entry ${i - 1} ends`);
@@ -411,7 +441,7 @@ function playlist(t: TestApi, kind: WorkerKind): void {
         ]);
         const report = await list.play({ mode: 'threads', concurrency: 2 });
         equal(new Set(report.timeline.map((e) => e.worker)).size, 2);
-        const [a, b, c] = report.timeline as [typeof report.timeline[0], typeof report.timeline[0], typeof report.timeline[0]];
+        const [a, b, c] = report.timeline as [(typeof report.timeline)[0], (typeof report.timeline)[0], (typeof report.timeline)[0]];
         ok(overlaps(a, b), 'a and b overlap');
         ok(c.start >= Math.min(a.end, b.end), 'c starts after a worker was freed');
       });
@@ -434,5 +464,4 @@ function playlist(t: TestApi, kind: WorkerKind): void {
       });
     }
   });
-
 }

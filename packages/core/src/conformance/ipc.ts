@@ -25,7 +25,6 @@ import type { TestApi } from './index.js';
 
 const faultTasks = taskModule<typeof import('./fixtures/fault-tasks.js')>(new URL('./fixtures/fault-tasks.js', import.meta.url));
 
-
 type Item = { producer: number; seq: number };
 
 /** Checks that items from several producers arrived exactly once and, per consumer, in each producer's order. */
@@ -80,7 +79,15 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
 
     t.it('carries structured-clone values; names what cannot be sent', async () => {
       const q = under(() => new Queue());
-      const value = { id: 1, text: '歌曲1 🎵', when: new Date(7), map: new Map([[1, new Set(['a'])]]), big: 10n ** 20n, bytes: new Float64Array([1.5, -0]), err: new RangeError('r') };
+      const value = {
+        id: 1,
+        text: '歌曲1 🎵',
+        when: new Date(7),
+        map: new Map([[1, new Set(['a'])]]),
+        big: 10n ** 20n,
+        bytes: new Float64Array([1.5, -0]),
+        err: new RangeError('r'),
+      };
       await q.put(value);
       const back = (await q.get()) as typeof value;
       deepEqual({ ...back, err: undefined }, { ...value, err: undefined });
@@ -151,7 +158,10 @@ export function ipcSuite(t: TestApi, kind: WorkerKind, transport: Transport): vo
       equal(await done.wait({ timeout: PATIENCE_MS }), true);
       const got: number[] = [];
       for (let i = 0; i < 20; i++) got.push(q.getNowait());
-      deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+      deepEqual(
+        got,
+        Array.from({ length: 20 }, (_, i) => i),
+      );
       await w.terminate();
     });
 

@@ -32,7 +32,11 @@ export function noSharedMemorySuite(t: TestApi, kind: WorkerKind): void {
       const shared = underTransport('shared');
       const makers: (() => unknown)[] = [() => new Queue(), () => new Lock(), () => new Event(), () => Pipe()];
       for (const make of makers) {
-        const error = throws(() => shared(make), Error, /on shared memory: SharedArrayBuffer is not available here \(a page must be cross-origin isolated, with COOP and COEP headers\); use the 'auto' or 'message' transport/);
+        const error = throws(
+          () => shared(make),
+          Error,
+          /on shared memory: SharedArrayBuffer is not available here \(a page must be cross-origin isolated, with COOP and COEP headers\); use the 'auto' or 'message' transport/,
+        );
         ok(!(error instanceof ReferenceError), 'not a ReferenceError');
       }
     });
@@ -47,6 +51,5 @@ export function noSharedMemorySuite(t: TestApi, kind: WorkerKind): void {
       queue.putNowait('from the owner');
       deepEqual([queue.qsize(), await queue.get()], [1, 'from the owner'], 'the owner still has the synchronous forms');
     });
-
   });
 }

@@ -93,7 +93,10 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     t.it('many tasks at once all settle with their own results, spread over the workers', async () => {
       await withPool({ size: 2 }, async (pool) => {
         const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => pool.apply(tasks.add, [i, 1])));
-        deepEqual(results, Array.from({ length: 2000 }, (_, i) => i + 1));
+        deepEqual(
+          results,
+          Array.from({ length: 2000 }, (_, i) => i + 1),
+        );
         const stats = pool.stats();
         equal(stats.submitted, 2000);
         equal(stats.completed, 2000);
@@ -104,7 +107,10 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     t.it('map keeps the order of its items, chunked automatically or by chunksize; starmap spreads each item', async () => {
       await withPool({ size: 2 }, async (pool) => {
         const items = Array.from({ length: 1000 }, (_, i) => i);
-        deepEqual(await pool.map(tasks.square, items), items.map((x) => x * x));
+        deepEqual(
+          await pool.map(tasks.square, items),
+          items.map((x) => x * x),
+        );
         deepEqual(await pool.map(tasks.square, new Set([3, 1, 2]), { chunksize: 1 }), [9, 1, 4]);
         deepEqual(await pool.map(tasks.echo, ['a', { b: [1n] }, null]), ['a', { b: [1n] }, null]);
         const gen = function* () {
@@ -113,7 +119,14 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         };
         deepEqual(await pool.map(tasks.square, gen(), { chunksize: 7 }), [25, 36]);
         deepEqual(await pool.map(tasks.square, []), []);
-        deepEqual(await pool.starmap(tasks.add, [[1, 2], [3, 4], [5, 6]]), [3, 7, 11]);
+        deepEqual(
+          await pool.starmap(tasks.add, [
+            [1, 2],
+            [3, 4],
+            [5, 6],
+          ]),
+          [3, 7, 11],
+        );
         const stats = pool.stats();
         equal(stats.failed, 0);
       });
@@ -122,10 +135,17 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     t.it('map reports progress after each chunk, ending at the total', async () => {
       await withPool({ size: 2 }, async (pool) => {
         const seen: number[] = [];
-        const out = await pool.map(tasks.square, Array.from({ length: 100 }, (_, i) => i), { chunksize: 10, onProgress: ({ done, total }) => {
-          equal(total, 100);
-          seen.push(done);
-        } });
+        const out = await pool.map(
+          tasks.square,
+          Array.from({ length: 100 }, (_, i) => i),
+          {
+            chunksize: 10,
+            onProgress: ({ done, total }) => {
+              equal(total, 100);
+              seen.push(done);
+            },
+          },
+        );
         equal(out.length, 100);
         equal(seen.length, 10, 'one report per chunk');
         for (let i = 1; i < seen.length; i++) ok(seen[i]! > seen[i - 1]!, `progress grows: ${seen}`);
@@ -168,7 +188,10 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         };
         const unordered: number[] = [];
         for await (const x of pool.imapUnordered(tasks.square, source())) unordered.push(x);
-        deepEqual([...unordered].sort((a, b) => a - b), [1, 4, 9, 16, 25, 36]);
+        deepEqual(
+          [...unordered].sort((a, b) => a - b),
+          [1, 4, 9, 16, 25, 36],
+        );
         equal(pool.stats().queued, 0, 'nothing left queued after an early break');
       });
     });
@@ -186,9 +209,13 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         match(error.message, /Cannot imap sleep: aborted/);
         deepEqual(got, [10, 10]);
         const before: number[] = [];
-        await rejects(async () => {
-          for await (const x of pool.imap(tasks.failAt, [11, 12, 13, 14])) before.push(x);
-        }, TaskError, /unlucky 13/);
+        await rejects(
+          async () => {
+            for await (const x of pool.imap(tasks.failAt, [11, 12, 13, 14])) before.push(x);
+          },
+          TaskError,
+          /unlucky 13/,
+        );
         deepEqual(before, [11, 12], 'the results before the failure came first');
         await until('no task is left queued or running', () => pool.stats().queued === 0 && pool.stats().running === 0);
       });
@@ -212,7 +239,15 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
 
     t.it('a failing item rejects the whole map with its error', async () => {
       await withPool({ size: 2 }, async (pool) => {
-        await rejects(pool.map(tasks.failAt, Array.from({ length: 40 }, (_, i) => i), { chunksize: 4 }), TaskError, /RangeError: unlucky 13/);
+        await rejects(
+          pool.map(
+            tasks.failAt,
+            Array.from({ length: 40 }, (_, i) => i),
+            { chunksize: 4 },
+          ),
+          TaskError,
+          /RangeError: unlucky 13/,
+        );
         deepEqual(await pool.map(tasks.failAt, [1, 2]), [1, 2], 'the pool still serves');
       });
     });
@@ -250,7 +285,10 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         const stats = pool.stats();
         equal(stats.crashed, 2);
         const now = new Set(await Promise.all(Array.from({ length: 8 }, () => pool.apply(tasks.ident))));
-        ok([...now].some((x) => !first.has(x)), 'a new worker took over');
+        ok(
+          [...now].some((x) => !first.has(x)),
+          'a new worker took over',
+        );
       });
     });
 
@@ -306,9 +344,17 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
           if (mode === 'hang') controller.abort();
           await died;
           const settled = await Promise.allSettled(held);
-          for (const [i, s] of settled.entries()) ok(s.status === 'fulfilled', `held task ${i + 1} ran elsewhere, got ${s.status === 'rejected' ? (s.reason as Error).message : ''}`);
-          deepEqual(settled.map((s) => (s as PromiseFulfilledResult<{ id: number }>).value.id), Array.from({ length: 10 }, (_, i) => i + 1));
-          deepEqual(drain(runs).sort(byNumber), Array.from({ length: 11 }, (_, i) => i), 'every task ran exactly once');
+          for (const [i, s] of settled.entries())
+            ok(s.status === 'fulfilled', `held task ${i + 1} ran elsewhere, got ${s.status === 'rejected' ? (s.reason as Error).message : ''}`);
+          deepEqual(
+            settled.map((s) => (s as PromiseFulfilledResult<{ id: number }>).value.id),
+            Array.from({ length: 10 }, (_, i) => i + 1),
+          );
+          deepEqual(
+            drain(runs).sort(byNumber),
+            Array.from({ length: 11 }, (_, i) => i),
+            'every task ran exactly once',
+          );
           equal(pool.stats().crashed, 1);
           equal(pool.stats().failed + pool.stats().aborted, 1, 'one task failed: the one that was running');
         });
@@ -444,13 +490,23 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         equal(await b, 2);
         let most = 0;
         const out: number[] = [];
-        for await (const x of pool.imap(tasks.square, Array.from({ length: 30 }, (_, i) => i))) {
+        for await (const x of pool.imap(
+          tasks.square,
+          Array.from({ length: 30 }, (_, i) => i),
+        )) {
           most = Math.max(most, pool.stats().queued);
           out.push(x);
         }
         equal(out.length, 30);
         ok(most <= 2, `the queue never held more than maxQueue, held ${most}`);
-        deepEqual(await pool.map(tasks.square, Array.from({ length: 20 }, (_, i) => i), { chunksize: 1 }), Array.from({ length: 20 }, (_, i) => i * i));
+        deepEqual(
+          await pool.map(
+            tasks.square,
+            Array.from({ length: 20 }, (_, i) => i),
+            { chunksize: 1 },
+          ),
+          Array.from({ length: 20 }, (_, i) => i * i),
+        );
       });
     });
 
@@ -462,7 +518,10 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
       await rejects(pool.apply(tasks.add, [1, 1]), PoolClosedError, /the pool is closed/);
       await rejects(pool.map(tasks.square, [1]), PoolClosedError);
       throws(() => pool.imap(tasks.square, [1]), PoolClosedError);
-      deepEqual(await Promise.all(pending), Array.from({ length: 10 }, (_, i) => i));
+      deepEqual(
+        await Promise.all(pending),
+        Array.from({ length: 10 }, (_, i) => i),
+      );
       await closed;
       await pool.join();
       equal(pool.stats().workers, 0);
@@ -565,7 +624,12 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
         await made?.terminate();
       }
       ok(error instanceof RangeError, `a RangeError, got ${String(error)}`);
-      match((error as Error).message, new RegExp(`^Cannot create a Pool: size must be at most ${limit} for a pool of ${kind === 'process' ? 'processes' : 'threads'}, got \`${limit + 1}\` \\(number\\): each worker is a whole JavaScript engine.*; use a smaller size`));
+      match(
+        (error as Error).message,
+        new RegExp(
+          `^Cannot create a Pool: size must be at most ${limit} for a pool of ${kind === 'process' ? 'processes' : 'threads'}, got \`${limit + 1}\` \\(number\\): each worker is a whole JavaScript engine.*; use a smaller size`,
+        ),
+      );
       // The limit itself is taken; nothing starts until the pool runs.
       const big = new Pool({ kind, size: limit });
       equal(big.stats().workers, 0);
@@ -574,16 +638,40 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
     });
 
     t.it('a misspelt option is refused with an error that names it, suggests the closest and lists the rest', async () => {
-      throws(() => new Pool({ kind, sise: 4 } as never), TypeError, /^Cannot create a Pool: unknown option "sise" \(did you mean "size"\?\); it takes \{ size, kind, maxTasksPerChild, idleTimeout, maxQueue, abortGrace, name, resourceLimits \}$/);
+      throws(
+        () => new Pool({ kind, sise: 4 } as never),
+        TypeError,
+        /^Cannot create a Pool: unknown option "sise" \(did you mean "size"\?\); it takes \{ size, kind, maxTasksPerChild, idleTimeout, maxQueue, abortGrace, name, resourceLimits \}$/,
+      );
       throws(() => new Pool({ kind, maxtasksperchild: 2 } as never), TypeError, /unknown option "maxtasksperchild" \(did you mean "maxTasksPerChild"\?\)/);
       throws(() => new Pool({ kind, workers: 2 } as never), TypeError, /^Cannot create a Pool: unknown option "workers"; it takes \{ size, kind/);
       throws(() => new Pool([2] as never), TypeError, /options must be an object like \{ size, kind/);
       await withPool({ size: 1 }, async (pool) => {
-        await rejects(pool.apply(tasks.add, [1, 2], { timout: 5 } as never), TypeError, /^Cannot apply add: unknown option "timout" \(did you mean "timeout"\?\); it takes \{ signal, timeout \}$/);
-        await rejects(pool.map(tasks.square, [1], { chunkSize: 1 } as never), TypeError, /^Cannot map square: unknown option "chunkSize" \(did you mean "chunksize"\?\); it takes \{ chunksize, signal, timeout, onProgress \}$/);
-        await rejects(pool.starmap(tasks.add, [[1, 2]], { onprogress: () => {} } as never), TypeError, /^Cannot starmap add: unknown option "onprogress" \(did you mean "onProgress"\?\)/);
-        throws(() => pool.imap(tasks.square, [1], { timeout: 5 } as never), TypeError, /^Cannot imap square: unknown option "timeout"; it takes \{ chunksize, signal \}$/);
-        throws(() => pool.imapUnordered(tasks.square, [1], { sigal: undefined } as never), TypeError, /^Cannot imapUnordered square: unknown option "sigal" \(did you mean "signal"\?\)/);
+        await rejects(
+          pool.apply(tasks.add, [1, 2], { timout: 5 } as never),
+          TypeError,
+          /^Cannot apply add: unknown option "timout" \(did you mean "timeout"\?\); it takes \{ signal, timeout \}$/,
+        );
+        await rejects(
+          pool.map(tasks.square, [1], { chunkSize: 1 } as never),
+          TypeError,
+          /^Cannot map square: unknown option "chunkSize" \(did you mean "chunksize"\?\); it takes \{ chunksize, signal, timeout, onProgress \}$/,
+        );
+        await rejects(
+          pool.starmap(tasks.add, [[1, 2]], { onprogress: () => {} } as never),
+          TypeError,
+          /^Cannot starmap add: unknown option "onprogress" \(did you mean "onProgress"\?\)/,
+        );
+        throws(
+          () => pool.imap(tasks.square, [1], { timeout: 5 } as never),
+          TypeError,
+          /^Cannot imap square: unknown option "timeout"; it takes \{ chunksize, signal \}$/,
+        );
+        throws(
+          () => pool.imapUnordered(tasks.square, [1], { sigal: undefined } as never),
+          TypeError,
+          /^Cannot imapUnordered square: unknown option "sigal" \(did you mean "signal"\?\)/,
+        );
         equal(await pool.apply(tasks.add, [1, 2], { timeout: PATIENCE_MS }), 3, 'the right names still work');
       });
     });

@@ -22,7 +22,6 @@ import type { TestApi } from './index.js';
 
 const faultTasks = taskModule<typeof import('./fixtures/fault-tasks.js')>(new URL('./fixtures/fault-tasks.js', import.meta.url));
 
-
 /** Registers the synchronization tests for one worker kind on one transport. */
 export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): void {
   const Kind = kindName(kind);
@@ -54,7 +53,11 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
 
     t.it('Lock: withLock releases when the function throws; an aborted wait rejects with AbortError', async () => {
       const lock = under(() => new Lock());
-      await rejects(lock.withLock(() => Promise.reject(new Error('inside'))), Error, /inside/);
+      await rejects(
+        lock.withLock(() => Promise.reject(new Error('inside'))),
+        Error,
+        /inside/,
+      );
       equal(lock.locked(), false);
       await lock.acquire();
       const controller = new (globalThis as unknown as { AbortController: new () => { signal: never; abort(reason?: unknown): void } }).AbortController();
@@ -312,7 +315,11 @@ export function syncSuite(t: TestApi, kind: WorkerKind, transport: Transport): v
     t.it('withLock() times out with TimeoutError', async () => {
       const lock = under(() => new Lock());
       await lock.acquire();
-      await rejects(lock.withLock(() => 1, { timeout: 20 }), TimeoutError, /timed out after 20 ms/);
+      await rejects(
+        lock.withLock(() => 1, { timeout: 20 }),
+        TimeoutError,
+        /timed out after 20 ms/,
+      );
       lock.release();
     });
   });

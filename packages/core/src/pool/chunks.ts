@@ -209,7 +209,8 @@ export async function* stream<C>(pool: ChunkSubmitter<C>, job: StreamJob): Async
   } finally {
     if (signal) signal.removeEventListener('abort', onAbort);
     // Ended early (a break, an error): what was read ahead is not needed any more.
-    for (const f of inflight) if (!f.ended && f.chunk !== undefined) pool.stop(f.chunk, new AbortError(`${what}: the iteration ended before this chunk was needed`), 'abort', true);
+    for (const f of inflight)
+      if (!f.ended && f.chunk !== undefined) pool.stop(f.chunk, new AbortError(`${what}: the iteration ended before this chunk was needed`), 'abort', true);
     if (!sourceDone) await source.return?.();
   }
 }
@@ -217,7 +218,9 @@ export async function* stream<C>(pool: ChunkSubmitter<C>, job: StreamJob): Async
 /** Checks the items of a `map` or `starmap` and makes them an array. */
 export function mapItems(what: string, items: unknown, starmap: boolean): readonly unknown[] {
   if (!isIterable(items)) {
-    throw new TypeError(`${what}: items must be an iterable (an array, a Set, a generator…)${isAsyncIterable(items) ? '; for an async iterable use imap()' : ''}, got ${describe(items)}`);
+    throw new TypeError(
+      `${what}: items must be an iterable (an array, a Set, a generator…)${isAsyncIterable(items) ? '; for an async iterable use imap()' : ''}, got ${describe(items)}`,
+    );
   }
   const list = Array.isArray(items) ? items : [...items];
   if (starmap) {

@@ -76,7 +76,8 @@ export function dispatch(host: DispatchHost, w: Slot, share: number): void {
     // A task that may take a while: what the worker has done before it is sent first, not after it.
     const flush = rec.perItem < 0 || est >= LONG_TASK_MS ? MODE_FLUSH_FIRST : 0;
     // In the order of the TASK_* offsets (protocol.ts).
-    if (task.mode === MODE_MAP && allNumbers(payload as unknown[])) tasks.push(task.id, rec.index, MODE_MAP | MODE_NUMBERS | flush, new Float64Array(payload as number[]));
+    if (task.mode === MODE_MAP && allNumbers(payload as unknown[]))
+      tasks.push(task.id, rec.index, MODE_MAP | MODE_NUMBERS | flush, new Float64Array(payload as number[]));
     else tasks.push(task.id, rec.index, task.mode | flush, marshal(payload, ctx));
     if (!w.known.has(rec.index)) {
       (defs ??= []).push(rec.index, rec.spec);
@@ -94,7 +95,10 @@ export function dispatch(host: DispatchHost, w: Slot, share: number): void {
     // Something the codec does not take: structured clone tries, and says what fails.
   }
   try {
-    w.link.post(bytes ? { t: 'tasks', targets: defs, bytes, ...(shared.length > 0 ? { shared } : {}) } : { t: 'tasks', targets: defs, tasks }, bytes ? [bytes.buffer] : undefined);
+    w.link.post(
+      bytes ? { t: 'tasks', targets: defs, bytes, ...(shared.length > 0 ? { shared } : {}) } : { t: 'tasks', targets: defs, tasks },
+      bytes ? [bytes.buffer] : undefined,
+    );
   } catch (error) {
     if (defs) for (let i = 0; i < defs.length; i += 2) w.known.delete(defs[i] as number);
     postFailed(host, taken, error);
@@ -129,7 +133,8 @@ function postFailed(host: DispatchHost, taken: Task[], error: unknown): void {
   }
   if (bad === 0) {
     // Nothing to blame alone: fail them all, each with the host's reason.
-    for (const task of good) host.fail(task, explainCloneError(`Cannot run ${task.rec.name}`, task.payload, task.mode === MODE_APPLY ? 'args' : 'items', error));
+    for (const task of good)
+      host.fail(task, explainCloneError(`Cannot run ${task.rec.name}`, task.payload, task.mode === MODE_APPLY ? 'args' : 'items', error));
     return;
   }
   if (good.length > 0) host.requeue(good);

@@ -66,7 +66,8 @@ export interface ImapOptions {
 }
 
 /** The arguments after the target of `apply()`: `args` may be left out for a task without parameters. */
-export type ApplyRest<F extends AnyFunction> = Parameters<F> extends [] ? [args?: [], options?: ApplyOptions] : [args: NoInfer<Parameters<F>>, options?: ApplyOptions];
+export type ApplyRest<F extends AnyFunction> =
+  Parameters<F> extends [] ? [args?: [], options?: ApplyOptions] : [args: NoInfer<Parameters<F>>, options?: ApplyOptions];
 
 const LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'stackSizeMb'] as const;
 
@@ -89,7 +90,8 @@ function checkResourceLimits(what: string, limits: unknown, runtime: Runtime): R
     throw new TypeError(`${what}: resourceLimits must be an object like { maxOldGenerationSizeMb: 64 }, got ${describe(limits)}`);
   }
   for (const key of Object.keys(limits)) {
-    if (!(LIMIT_KEYS as readonly string[]).includes(key)) throw new TypeError(`${what}: resourceLimits has no option ${key}; it takes ${LIMIT_KEYS.join(', ')}`);
+    if (!(LIMIT_KEYS as readonly string[]).includes(key))
+      throw new TypeError(`${what}: resourceLimits has no option ${key}; it takes ${LIMIT_KEYS.join(', ')}`);
     const value = (limits as Record<string, unknown>)[key];
     if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) {
       throw new RangeError(`${what}: resourceLimits.${key} must be a number of MB above 0, got ${describe(value)}`);
@@ -133,19 +135,27 @@ export function poolConfig(options: unknown, runtime: Runtime): PoolConfig {
   const idleTimeout = o.idleTimeout === undefined ? undefined : checkTimeout(`${what}: idleTimeout`, o.idleTimeout);
   const maxQueue = o.maxQueue === undefined ? 0 : checkInteger(what, 'maxQueue', o.maxQueue, 0);
   const abortGrace = o.abortGrace === undefined ? 1000 : (checkTimeout(`${what}: abortGrace`, o.abortGrace) ?? 2 ** 31 - 1);
-  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw new TypeError(`${what}: name must be a non-empty string, got ${describe(o.name)}`);
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === ''))
+    throw new TypeError(`${what}: name must be a non-empty string, got ${describe(o.name)}`);
   const resourceLimits = checkResourceLimits(what, o.resourceLimits, runtime);
   return { size, kind, maxTasksPerChild, idleTimeout, maxQueue, abortGrace, name: o.name ?? 'PoolWorker', resourceLimits };
 }
 
 export function abortError(what: string, signal: AbortSignalLike): AbortError {
   const reason = signal.reason;
-  return new AbortError(`${what}: aborted${reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : ''}`, { cause: reason });
+  return new AbortError(`${what}: aborted${reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : ''}`, {
+    cause: reason,
+  });
 }
 
 export function checkSignal(what: string, signal: unknown): AbortSignalLike | undefined {
   if (signal === undefined) return undefined;
-  if (typeof signal !== 'object' || signal === null || typeof (signal as AbortSignalLike).addEventListener !== 'function' || typeof (signal as AbortSignalLike).aborted !== 'boolean') {
+  if (
+    typeof signal !== 'object' ||
+    signal === null ||
+    typeof (signal as AbortSignalLike).addEventListener !== 'function' ||
+    typeof (signal as AbortSignalLike).aborted !== 'boolean'
+  ) {
     throw new TypeError(`${what}: signal must be an AbortSignal, got ${describe(signal)}`);
   }
   return signal as AbortSignalLike;

@@ -101,7 +101,9 @@ export class Pool {
       }
       const maxQueue = s.config.maxQueue;
       if (maxQueue > 0 && s.queue.length >= maxQueue) {
-        throw new QueueFullError(`${what}: the pool's queue is full (maxQueue ${maxQueue}); wait for some results first, or create the Pool with a larger maxQueue`);
+        throw new QueueFullError(
+          `${what}: the pool's queue is full (maxQueue ${maxQueue}); wait for some results first, or create the Pool with a larger maxQueue`,
+        );
       }
     } catch (error) {
       return Promise.reject(error);
@@ -140,13 +142,21 @@ export class Pool {
    * for await (const digest of pool.imap(tasks.sha256, readChunks(file), { chunksize: 4 })) out.write(digest);
    */
   // biome-ignore lint/suspicious/noExplicitAny: any keeps the item type of any one-parameter function
-  imap<F extends (item: any) => any>(target: Target<F>, items: Iterable<NoInfer<Parameters<F>[0]>> | AsyncIterable<NoInfer<Parameters<F>[0]>>, options?: ImapOptions): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined> {
+  imap<F extends (item: any) => any>(
+    target: Target<F>,
+    items: Iterable<NoInfer<Parameters<F>[0]>> | AsyncIterable<NoInfer<Parameters<F>[0]>>,
+    options?: ImapOptions,
+  ): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined> {
     return this.#imap('imap', target, items, options, true) as AsyncGenerator<Awaited<ReturnType<F>>, void, undefined>;
   }
 
   /** Like {@link imap}, but results come in the order they are ready. Python's `Pool.imap_unordered`. */
   // biome-ignore lint/suspicious/noExplicitAny: any keeps the item type of any one-parameter function
-  imapUnordered<F extends (item: any) => any>(target: Target<F>, items: Iterable<NoInfer<Parameters<F>[0]>> | AsyncIterable<NoInfer<Parameters<F>[0]>>, options?: ImapOptions): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined> {
+  imapUnordered<F extends (item: any) => any>(
+    target: Target<F>,
+    items: Iterable<NoInfer<Parameters<F>[0]>> | AsyncIterable<NoInfer<Parameters<F>[0]>>,
+    options?: ImapOptions,
+  ): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined> {
     return this.#imap('imapUnordered', target, items, options, false) as AsyncGenerator<Awaited<ReturnType<F>>, void, undefined>;
   }
 
@@ -160,7 +170,8 @@ export class Pool {
     const signal = checkSignal(what, o.signal);
     const timeout = checkTimeout(what, o.timeout);
     const onProgress = o.onProgress;
-    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError(`${what}: onProgress must be a function, got ${describe(onProgress)}`);
+    if (onProgress !== undefined && typeof onProgress !== 'function')
+      throw new TypeError(`${what}: onProgress must be a function, got ${describe(onProgress)}`);
     const chunksize = checkChunksize(what, o.chunksize);
     if (signal?.aborted) throw abortError(what, signal);
     return mapAll(s.chunkOf(rec), { what, list, starmap, chunksize, signal, timeout, onProgress });

@@ -248,7 +248,8 @@ export class Scheduler implements DispatchHost {
     if (this.state === 'terminated' || this.state === 'broken') return;
     this.state = 'broken';
     this.#brokenBy = error;
-    for (const task of this.queue.drain()) this.settle(task, false, new WorkerStartError(`Cannot run ${task.rec.name}: the pool's workers cannot start: ${error.message}`, { cause: error }));
+    for (const task of this.queue.drain())
+      this.settle(task, false, new WorkerStartError(`Cannot run ${task.rec.name}: the pool's workers cannot start: ${error.message}`, { cause: error }));
     this.#checkEnded();
   }
 
@@ -289,15 +290,19 @@ export class Scheduler implements DispatchHost {
   #spawn(): Slot {
     const { kind, name, resourceLimits } = this.config;
     const w = new Slot(`${name}-${++workerCounter}`, kind);
-    w.link = new WorkerLink(this.runtime, { kind, name: w.name, daemon: true, resourceLimits, progress: kind === 'process' }, {
-      message: (message) => this.#onMessage(w, message),
-      ready: () => {
-        this.#startFailures = 0;
-        w.checkHead(this.config.abortGrace);
+    w.link = new WorkerLink(
+      this.runtime,
+      { kind, name: w.name, daemon: true, resourceLimits, progress: kind === 'process' },
+      {
+        message: (message) => this.#onMessage(w, message),
+        ready: () => {
+          this.#startFailures = 0;
+          w.checkHead(this.config.abortGrace);
+        },
+        error: (error) => this.#onRuntimeError(w, error),
+        exit: (code) => this.#onExit(w, code),
       },
-      error: (error) => this.#onRuntimeError(w, error),
-      exit: (code) => this.#onExit(w, code),
-    });
+    );
     w.ctl = w.link.shared ? new Int32Array(allocate(CTL_WORDS * 4, true)) : undefined;
     w.link.post({ t: 'pool', control: w.ctl });
     this.#workers.push(w);

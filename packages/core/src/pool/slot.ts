@@ -173,13 +173,15 @@ export class Slot {
         : code === null
           ? 'ended'
           : `exited with code ${code}`;
-    if (!running) return new WorkerExitError(`${Kind} ${this.name} ${how} after ${name} had run in it: its result was lost with the worker; it is not run again`, exitCode);
+    if (!running)
+      return new WorkerExitError(`${Kind} ${this.name} ${how} after ${name} had run in it: its result was lost with the worker; it is not run again`, exitCode);
     if (this.uncaught) return this.uncaught;
     if (this.runtimeError) return this.runtimeError;
     if (this.crash) return new WorkerExitError(`${Kind} ${this.name} died while running ${name}: ${this.crash.message}`, exitCode, { cause: this.crash });
     // An exit the worker asked for came after it had sent every result; a kill from outside may
     // have come as the task returned, before its result went out.
-    const lost = this.requestedExit === undefined && !this.killedFor ? ' (if it had just returned, its result was lost with the worker; it is not run again)' : '';
+    const lost =
+      this.requestedExit === undefined && !this.killedFor ? ' (if it had just returned, its result was lost with the worker; it is not run again)' : '';
     return new WorkerExitError(`${Kind} ${this.name} ${how} while running ${name}${lost}`, exitCode);
   }
 }

@@ -101,9 +101,7 @@ interface Current {
 }
 
 function reasonError(reason: CancelReason, message: string): Error {
-  return reason === 'timeout'
-    ? new TimeoutError(message || 'The pool task ran out of time')
-    : new AbortError(message || 'The pool task was aborted');
+  return reason === 'timeout' ? new TimeoutError(message || 'The pool task ran out of time') : new AbortError(message || 'The pool task was aborted');
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
