@@ -103,6 +103,20 @@ export const WAIT_KEYS: readonly string[] = ['timeout', 'signal'];
 /** The options of a queue's `put()` and `get()` (Python's `block`). */
 export const QUEUE_WAIT_KEYS: readonly string[] = ['timeout', 'signal', 'block'];
 
+/** Checks that `signal` is an AbortSignal (or absent). */
+export function checkSignal(what: string, signal: unknown): AbortSignalLike | undefined {
+  if (signal === undefined) return undefined;
+  if (
+    typeof signal !== 'object' ||
+    signal === null ||
+    typeof (signal as AbortSignalLike).addEventListener !== 'function' ||
+    typeof (signal as AbortSignalLike).aborted !== 'boolean'
+  ) {
+    throw new TypeError(`${what}: signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  return signal as AbortSignalLike;
+}
+
 /**
  * Checks wait options against the names `keys` allows; returns the timeout (undefined = forever),
  * the signal, and whether to wait at all (`blocking`, or a queue's `block`).
@@ -119,10 +133,7 @@ export function checkWaitOptions(
   checkOptionNames(what, options, keys);
   const o = options as { readonly timeout?: unknown; readonly signal?: AbortSignalLike; readonly blocking?: unknown; readonly block?: unknown };
   const timeout = checkTimeout(what, o.timeout);
-  const signal = o.signal;
-  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
-    throw new TypeError(`${what}: signal must be an AbortSignal, got ${describe(signal)}`);
-  }
+  const signal = checkSignal(what, o.signal);
   if (o.blocking !== undefined && typeof o.blocking !== 'boolean') {
     throw new TypeError(`${what}: blocking must be a boolean, got ${describe(o.blocking)}`);
   }

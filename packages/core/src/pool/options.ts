@@ -148,19 +148,6 @@ export function abortError(what: string, signal: AbortSignalLike): AbortError {
   });
 }
 
-export function checkSignal(what: string, signal: unknown): AbortSignalLike | undefined {
-  if (signal === undefined) return undefined;
-  if (
-    typeof signal !== 'object' ||
-    signal === null ||
-    typeof (signal as AbortSignalLike).addEventListener !== 'function' ||
-    typeof (signal as AbortSignalLike).aborted !== 'boolean'
-  ) {
-    throw new TypeError(`${what}: signal must be an AbortSignal, got ${describe(signal)}`);
-  }
-  return signal as AbortSignalLike;
-}
-
 export function checkChunksize(what: string, chunksize: unknown): number | undefined {
   return chunksize === undefined ? undefined : checkInteger(what, 'chunksize', chunksize, 1);
 }

@@ -23,7 +23,7 @@ import type { AbortSignalLike } from '../futex.js';
 import { MODE_APPLY } from '../protocol.js';
 import { getRuntime, type WorkerKind } from '../runtime.js';
 import type { AnyFunction, Target } from '../task.js';
-import { checkOptionsObject, checkTimeout, describe } from '../validate.js';
+import { checkOptionsObject, checkSignal, checkTimeout, describe } from '../validate.js';
 import { mapAll, mapItems, stream, streamSource } from './chunks.js';
 import {
   APPLY_KEYS,
@@ -31,7 +31,6 @@ import {
   MAP_KEYS,
   abortError,
   checkChunksize,
-  checkSignal,
   poolConfig,
   type ApplyOptions,
   type ApplyRest,
