@@ -6,7 +6,7 @@
  * modules by URL; a task module built as its own worker entry (`@threadkit/browser/vite`)
  * calls it with that module, already imported.
  */
-import { useRuntime } from '@threadkit/core';
+import { UnsupportedError, useRuntime } from '@threadkit/core';
 import { runWorker } from '@threadkit/core/worker';
 import { webWorkerScope, type WebWorkerGlobal } from '@threadkit/core/adapter';
 import { BUNDLED_SCHEME, browserRuntime } from './BrowserRuntime.js';
@@ -53,7 +53,7 @@ export function serveWorker(modules: Readonly<Record<string, Record<string, unkn
     const own = modules[url];
     if (own) return own;
     if (url.startsWith(BUNDLED_SCHEME)) {
-      throw new Error(
+      throw new UnsupportedError(
         `${url.slice(BUNDLED_SCHEME.length)} was built as its own worker entry, so its tasks run only in a worker started for it, and this worker was started for another module; a worker is started for the module of its first task: run this module's tasks in a thread (or playlist) whose first task is one of them`,
       );
     }

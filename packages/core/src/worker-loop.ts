@@ -22,6 +22,8 @@ export type { WorkerScope } from './runtime.js';
 export { unwrap } from './protocol.js';
 /** The first task a message asks for (a Thread's `run`, or a Pool's first target), for adapters that pick a worker entry by it. */
 export { firstTarget } from './protocol.js';
+/** For a worker entry that is run on its own (not by threadkit). */
+export { InvalidStateError } from './errors.js';
 export type { ToWorker, FromWorker } from './protocol.js';
 
 class TaskFailure {

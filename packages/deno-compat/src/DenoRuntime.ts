@@ -10,7 +10,7 @@ import { constants, tmpdir } from 'node:os';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker } from 'node:worker_threads';
-import type { Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
+import { UnsupportedError, type Runtime, type SpawnOptions, type WorkerEvents, type WorkerHandle } from '@threadkit/core';
 import { LIFE_KEY, afterLife, childProcesses, lifeName, webWorkerEnd } from '@threadkit/core/adapter';
 import { Deno, WebWorker, hardwareConcurrency, permissionDenied, type PermissionName } from './host.js';
 
@@ -134,7 +134,7 @@ function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle
   // In a `deno compile`d program, Deno.execPath() is the program itself: `run <entry>` would start
   // the program again, which would start its processes again.
   if (Deno!.build.standalone) {
-    throw new Error(
+    throw new UnsupportedError(
       'a Process is a new Deno process (deno run), and a program built with `deno compile` has no deno to run; use a Thread, or run the program with deno run',
     );
   }

@@ -6,11 +6,11 @@
  * const t = new Thread({ target: tasks.superPlayer, args: ['歌曲1', 3] });
  * t.start(); await t.join();
  */
-import { useRuntime } from '@threadkit/core';
+import { UnsupportedError, useRuntime } from '@threadkit/core';
 import { denoRuntime } from './DenoRuntime.js';
 import { Deno } from './host.js';
 
-if (!Deno) throw new Error("@threadkit/deno runs on Deno; on Node import '@threadkit/node', in a browser '@threadkit/browser'");
+if (!Deno) throw new UnsupportedError("@threadkit/deno runs on Deno; on Node import '@threadkit/node', in a browser '@threadkit/browser'");
 useRuntime(denoRuntime);
 
 export * from '@threadkit/core';

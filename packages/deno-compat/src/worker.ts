@@ -8,13 +8,13 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker, parentPort } from 'node:worker_threads';
 import { EXIT_KEY, catchUncaught, ipcScope, startParentWatch, webWorkerScope, withLifeLock, type ErrorEventTarget } from '@threadkit/core/adapter';
-import { runWorker, type WorkerScope } from '@threadkit/core/worker';
+import { InvalidStateError, runWorker, type WorkerScope } from '@threadkit/core/worker';
 import { permissionDenied, webWorkerGlobal } from './host.js';
 
 const web = parentPort ? undefined : webWorkerGlobal();
 const kind = parentPort ? 'daemon thread' : web ? 'thread' : process.send ? 'process' : undefined;
 if (!kind) {
-  throw new Error('@threadkit/deno/worker is started by threadkit in a worker or a Deno process; it cannot run on its own');
+  throw new InvalidStateError('@threadkit/deno/worker is started by threadkit in a worker or a Deno process; it cannot run on its own');
 }
 
 /** Imports a task module; a permission Deno refused is named, with the flag that grants it. */

@@ -5,7 +5,7 @@
 import { writeSync } from 'node:fs';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { ipcScope, startParentWatch } from '@threadkit/core/adapter';
-import { runWorker, type WorkerScope } from '@threadkit/core/worker';
+import { InvalidStateError, runWorker, type WorkerScope } from '@threadkit/core/worker';
 
 const port = isMainThread ? null : parentPort;
 
@@ -20,7 +20,7 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
 }
 
 if (!port && !process.send) {
-  throw new Error('@threadkit/node/worker is started by threadkit in a worker thread or a forked process; it cannot run on its own');
+  throw new InvalidStateError('@threadkit/node/worker is started by threadkit in a worker thread or a forked process; it cannot run on its own');
 }
 
 // A thread talks over its port; a process over its IPC channel, exiting once that has taken every

@@ -13,6 +13,7 @@
  *   the parent process is still there, and otherwise ends the process with SIGKILL. It costs a
  *   worker thread per process, which Deno and Bun create while the main thread waits.
  */
+import { InvalidStateError } from '../errors.js';
 
 /** How often a child process's watcher thread (the 'thread' way) checks that its parent is still there. */
 export const PARENT_POLL_MS = 200;
@@ -38,7 +39,9 @@ const PARENT_ARG = '--threadkit-parent=';
  */
 export function findSetpriv(platform: string, watchEnv: string | undefined, works: (path: string, args: string[]) => boolean): string | undefined {
   if (watchEnv !== undefined && watchEnv !== '' && watchEnv !== 'thread') {
-    throw new Error(`${PARENT_WATCH_ENV} must be 'thread' (every child process watches its parent with a thread) or unset, got ${JSON.stringify(watchEnv)}`);
+    throw new TypeError(
+      `${PARENT_WATCH_ENV} must be 'thread' (every child process watches its parent with a thread) or unset, got ${JSON.stringify(watchEnv)}`,
+    );
   }
   if (watchEnv === 'thread' || platform !== 'linux') return undefined;
   return SETPRIV_PATHS.find((path) => works(path, ['--pdeathsig', 'KILL', '--', path, '--version']));
@@ -74,7 +77,7 @@ export function parentFrom(args: readonly string[]): { pid: number; watch: Paren
   const match = arg === undefined ? null : /^(\d+):(signal|thread)$/.exec(arg.slice(PARENT_ARG.length));
   const pid = match ? Number(match[1]) : Number.NaN;
   if (!match || !Number.isSafeInteger(pid) || pid <= 0) {
-    throw new Error(
+    throw new InvalidStateError(
       `a threadkit child process is started with ${PARENT_ARG}<its parent's pid>:<signal|thread> among its arguments, got ${arg === undefined ? 'none' : JSON.stringify(arg)}: start it with new Process(), not on its own`,
     );
   }
