@@ -5,3 +5,4 @@
  */
 export { RedisConnectionError, TaskLostError, PayloadTooLargeError, ForeignJobError } from './errors.js';
 export type { Connection, ConnectionOptions } from './connection.js';
+export * from './shared/index.js';

@@ -1,0 +1,2 @@
+/** Queue, Lock, Semaphore and Event across machines, on plain Redis commands. */
+export {};
