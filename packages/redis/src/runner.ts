@@ -1,0 +1,65 @@
+/**
+ * The task a worker's local `Pool` runs for each job: it imports the named task module (once per
+ * thread), decodes the arguments, sets the task's context, calls the export (for each item of a
+ * `map` chunk), and encodes the result. Decoding and encoding happen here, in the pool's thread or
+ * process, so the worker's main thread only moves bytes and keeps its BullMQ leases renewed.
+ */
+import { TaskNotFoundError } from '@threadkit/core';
+import { Decoder, Encoder } from '@threadkit/core/codec';
+import { KIND_APPLY, KIND_STARMAP } from './protocol.js';
+import { CONTEXT, PROGRESS, type ProgressSink, type TaskContext } from './tasks.js';
+
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+const encoder = new Encoder();
+const decoder = new Decoder();
+
+async function load(url: string): Promise<Record<string, unknown>> {
+  let m = modules.get(url);
+  if (!m) {
+    m = import(url) as Promise<Record<string, unknown>>;
+    modules.set(url, m);
+    m.catch(() => modules.delete(url));
+  }
+  return m;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a task's arguments are whatever it takes
+type Fn = (...args: any[]) => unknown;
+
+/** Runs one job: `kind` is KIND_APPLY (payload = args) or a map chunk (payload = items). Returns the codec bytes of the result. */
+export async function run(
+  moduleName: string,
+  url: string,
+  exportName: string,
+  kind: number,
+  payload: Uint8Array,
+  context: TaskContext & { progress?: ProgressSink },
+): Promise<Uint8Array> {
+  const mod = await load(url);
+  const fn = Object.hasOwn(mod, exportName) ? mod[exportName] : undefined;
+  if (typeof fn !== 'function') {
+    const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+    throw new TaskNotFoundError(moduleName, exportName, names);
+  }
+  const input = decoder.decode(payload) as unknown[];
+  const { progress, ...ctx } = context;
+  const slot = globalThis as { [CONTEXT]?: TaskContext; [PROGRESS]?: ProgressSink };
+  slot[CONTEXT] = ctx;
+  slot[PROGRESS] = progress;
+  let value: unknown;
+  try {
+    if (kind === KIND_APPLY) value = await (fn as Fn)(...input);
+    else {
+      const out = new Array<unknown>(input.length);
+      for (let i = 0; i < input.length; i++) {
+        const r = kind === KIND_STARMAP ? (fn as Fn)(...(input[i] as unknown[])) : (fn as Fn)(input[i]);
+        out[i] = r instanceof Promise ? await r : r;
+      }
+      value = out;
+    }
+  } finally {
+    slot[CONTEXT] = undefined;
+    slot[PROGRESS] = undefined;
+  }
+  return encoder.encode(value, 'result').slice();
+}
