@@ -13,10 +13,20 @@ const modules = new Map<string, Promise<Record<string, unknown>>>();
 const encoder = new Encoder();
 const decoder = new Decoder();
 
+// TypeScript task modules: Node >= 22.6 strips types itself; older Nodes get tsx's loader, once.
+let tsx: Promise<unknown> | undefined;
+async function importModule(url: string): Promise<Record<string, unknown>> {
+  if (/\.[cm]?tsx?$/i.test(new URL(url).pathname) && !(process.features as { typescript?: unknown }).typescript) {
+    tsx ??= import('tsx/esm/api').then(({ register }) => register());
+    await tsx;
+  }
+  return (await import(url)) as Record<string, unknown>;
+}
+
 async function load(url: string): Promise<Record<string, unknown>> {
   let m = modules.get(url);
   if (!m) {
-    m = import(url) as Promise<Record<string, unknown>>;
+    m = importModule(url);
     modules.set(url, m);
     m.catch(() => modules.delete(url));
   }

@@ -4,7 +4,7 @@
  * running the package's `threadkit-worker` command from there. Every process is stopped by its pid.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,10 +41,11 @@ process.once('exit', () => {
   for (const c of all) c.kill('SIGKILL');
 });
 
-/** Makes an "other machine": a folder with tasks.mjs and node_modules/@threadkit/{redis,node}. */
+/** Makes an "other machine": a folder with tasks.ts and node_modules/@threadkit/{redis,node}. */
 export function machineFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'threadkit-machine-'));
-  copyFileSync(join(here, 'fixtures', 'tasks.mjs'), join(dir, 'tasks.mjs'));
+  copyFileSync(join(here, 'fixtures', 'tasks.ts'), join(dir, 'tasks.ts'));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
   mkdirSync(join(dir, 'node_modules', '@threadkit'), { recursive: true });
   symlinkSync(pkg, join(dir, 'node_modules', '@threadkit', 'redis'), 'dir');
   symlinkSync(join(pkg, 'node_modules', '@threadkit', 'node'), join(dir, 'node_modules', '@threadkit', 'node'), 'dir');
@@ -61,7 +62,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerProcess> {
     '--name',
     o.name,
     '--tasks',
-    'tasks=./tasks.mjs',
+    'tasks=./tasks.ts',
     '--size',
     String(o.size ?? 1),
     '--kind',

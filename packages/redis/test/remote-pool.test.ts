@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WorkerProcess, startWorker, stopAll } from './cluster.js';
 import { type RedisServer, startRedis } from './redis-server.js';
 
-type Tasks = typeof import('./fixtures/tasks.mjs');
+type Tasks = typeof import('./fixtures/tasks.ts');
 const tasks = remoteTasks<Tasks>('tasks');
 
 let redis: RedisServer;
@@ -59,7 +59,7 @@ describe('RemotePool', () => {
     expect(e.message).toBe('ValidationError: bad input');
     expect((e.cause as { code?: string }).code).toBe('E_VALID');
     expect(((e.cause as Error).cause as Error).message).toBe('the inner cause');
-    expect(e.stack).toContain('tasks.mjs');
+    expect(e.stack).toContain('tasks.ts');
     expect(e.threadName).toMatch(/:\d+/);
   });
 
@@ -79,12 +79,12 @@ describe('RemotePool', () => {
   it('lists the exports when a task is not found', async () => {
     await using pool = new RemotePool({ connection: redis.url, name });
     const missing = remoteTasks<{ nope(): void }>('tasks');
-    const error = await pool.apply(missing.nope).catch((e: unknown) => e);
+    const error = await pool.apply(missing.nope, []).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TaskNotFoundError);
     expect((error as TaskNotFoundError).exports).toContain('add');
     expect((error as Error).message).toContain('`add`');
     const otherModule = remoteTasks<{ x(): void }>('elsewhere');
-    const e2 = await pool.apply(otherModule.x).catch((e: unknown) => e);
+    const e2 = await pool.apply(otherModule.x, []).catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(TaskNotFoundError);
     expect((e2 as Error).message).toContain('serves no task module named "elsewhere"');
   });
@@ -92,12 +92,12 @@ describe('RemotePool', () => {
   it('carries Map, Date, BigInt, typed arrays and errors both ways', async () => {
     await using pool = new RemotePool({ connection: redis.url, name });
     const value = { m: new Map([['k', new Set([1n])]]), d: new Date(5), t: new Float64Array([1.5]), e: new RangeError('sent') };
-    const back = await pool.apply(tasks.echo, [value]);
+    const back = (await pool.apply(tasks.echo, [value])) as typeof value;
     expect(back.m.get('k')).toEqual(new Set([1n]));
     expect(back.d).toEqual(new Date(5));
     expect(back.t).toEqual(new Float64Array([1.5]));
     expect(back.e).toBeInstanceOf(RangeError);
-    const k = await pool.apply(tasks.kinds);
+    const k = await pool.apply(tasks.kinds, []);
     expect(k.big).toBe(2n ** 70n);
     expect(k.map.get(1)).toBe('one');
     expect(k.error).toBeInstanceOf(TypeError);
