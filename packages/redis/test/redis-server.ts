@@ -106,14 +106,21 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   if (options.password) args.push('--requirepass', options.password);
   for (const line of options.config ?? []) {
     const [key, ...rest] = line.split(' ');
-    args.push(`--${key}`, rest.join(' '));
+    args.push(`--${key}`, ...rest);
   }
   const launch = async (): Promise<void> => {
     const c = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
     child = c;
     started.add(c);
     c.once('exit', () => started.delete(c));
-    await waitUntil(() => ping(port, options.password), 10_000, `no PONG on port ${port}`);
+    await waitUntil(
+      () => {
+        if (c.exitCode !== null) throw new Error(`redis-server exited (${c.exitCode}) on start: ${args.join(' ')}`);
+        return ping(port, options.password);
+      },
+      10_000,
+      `no PONG on port ${port}`,
+    );
   };
   await launch();
   const gone = (c: ChildProcess): Promise<void> =>
