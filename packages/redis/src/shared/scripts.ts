@@ -1,0 +1,253 @@
+/**
+ * The Lua scripts of the shared objects: every step that reads and then writes runs as one script,
+ * so it is atomic on the Redis server. Times come from the server's clock (`TIME`), never from a
+ * client's, so clients on machines whose clocks disagree still agree on when a lease ran out.
+ */
+
+/** A script: how many of its arguments are keys, and its source. */
+export interface Script {
+  readonly keys: number;
+  readonly lua: string;
+}
+
+const NOW = `local function now() local t = redis.call('TIME'); return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end\n`;
+
+// Semaphore: permits held by holders whose lease ran out come back (at most up to the bound of a
+// bounded one) and are counted as died, so their next takers learn it.
+// KEYS: avail, holders, died; ARGV[value], ARGV[bounded] by position (see the callers).
+const REAP = `local function reap(t, value, bounded)
+  local n = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', t)
+  if n == 0 then return 0 end
+  if bounded == '1' then n = math.min(n, value - tonumber(redis.call('GET', KEYS[1]))) end
+  if n > 0 then
+    redis.call('INCRBY', KEYS[1], n)
+    redis.call('INCRBY', KEYS[3], n)
+  end
+  return n
+end\n`;
+
+export const SCRIPTS = {
+  /** Records a handle's settings the first time, returns the ones recorded. KEYS: meta. ARGV: field, value, field, value… */
+  tkMeta: {
+    keys: 1,
+    lua: `local out = {}
+for i = 1, #ARGV, 2 do
+  redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+  out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i])
+end
+return out`,
+  },
+
+  // -- Queue -----------------------------------------------------------------
+
+  /** KEYS: items, closed, unfinished. ARGV: item, maxsize, joinable, channel. → size after, -1 closed, -2 full. */
+  tkQueuePut: {
+    keys: 3,
+    lua: `if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local n = redis.call('LLEN', KEYS[1])
+local max = tonumber(ARGV[2])
+if max > 0 and n >= max then return -2 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+if ARGV[3] == '1' then redis.call('INCR', KEYS[3]) end
+redis.call('PUBLISH', ARGV[4], 'put')
+return n + 1`,
+  },
+
+  /**
+   * KEYS: items, processing, closed, lease, consumers. ARGV: consumer id, lease ms, ack (1: the
+   * processing list's items are done, a plain queue), maxsize, channel.
+   * → the item (moved into processing), -1 closed and empty, 0 empty.
+   */
+  tkQueueGet: {
+    keys: 5,
+    lua: `if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end
+redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
+redis.call('SADD', KEYS[5], ARGV[1])
+local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+if v then
+  if tonumber(ARGV[4]) > 0 then redis.call('PUBLISH', ARGV[5], 'got') end
+  return v
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+return 0`,
+  },
+
+  /** Keeps a consumer alive. KEYS: lease, consumers. ARGV: consumer id, lease ms. */
+  tkQueueRenew: {
+    keys: 2,
+    lua: `redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1`,
+  },
+
+  /**
+   * Returns the processing items of every consumer whose lease ran out to the head of the queue,
+   * oldest first. KEYS: items, consumers. ARGV: key prefix, channel. → items moved.
+   */
+  tkQueueRecover: {
+    keys: 2,
+    lua: `local moved = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('EXISTS', ARGV[1] .. 'lease:' .. id) == 0 then
+    local proc = ARGV[1] .. 'proc:' .. id
+    while redis.call('LMOVE', proc, KEYS[1], 'RIGHT', 'LEFT') do moved = moved + 1 end
+    redis.call('SREM', KEYS[2], id)
+  end
+end
+if moved > 0 then redis.call('PUBLISH', ARGV[2], 'back') end
+return moved`,
+  },
+
+  /**
+   * A consumer leaves: its processing items are done (a plain queue) or go back to the head of the
+   * queue (a joinable queue's items not yet marked done). KEYS: items, processing, lease, consumers.
+   * ARGV: consumer id, give back (1/0), channel.
+   */
+  tkQueueLeave: {
+    keys: 4,
+    lua: `local moved = 0
+if ARGV[2] == '1' then
+  while redis.call('LMOVE', KEYS[2], KEYS[1], 'RIGHT', 'LEFT') do moved = moved + 1 end
+else
+  redis.call('DEL', KEYS[2])
+end
+redis.call('DEL', KEYS[3])
+redis.call('SREM', KEYS[4], ARGV[1])
+if moved > 0 then redis.call('PUBLISH', ARGV[3], 'back') end
+return moved`,
+  },
+
+  /** KEYS: closed. ARGV: channel. */
+  tkQueueClose: {
+    keys: 1,
+    lua: `redis.call('SET', KEYS[1], '1')
+redis.call('PUBLISH', ARGV[1], 'closed')
+return 1`,
+  },
+
+  /** KEYS: unfinished, processing. ARGV: channel. → unfinished after, -1 when none was unfinished. */
+  tkQueueTaskDone: {
+    keys: 2,
+    lua: `local u = tonumber(redis.call('GET', KEYS[1]) or '0')
+if u <= 0 then return -1 end
+u = redis.call('DECR', KEYS[1])
+redis.call('LPOP', KEYS[2])
+if u == 0 then redis.call('PUBLISH', ARGV[1], 'done') end
+return u`,
+  },
+
+  // -- Lock ------------------------------------------------------------------
+
+  /** KEYS: lock, held, fence. ARGV: token, lease ms. → nil when held, else { fence, died (1/0) }. */
+  tkLockAcquire: {
+    keys: 3,
+    lua: `if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local prev = redis.call('GET', KEYS[2])
+redis.call('SET', KEYS[2], ARGV[1])
+local fence = redis.call('INCR', KEYS[3])
+local died = 0
+if prev then died = 1 end
+return { fence, died }`,
+  },
+
+  /** KEYS: lock. ARGV: token, lease ms. → 1 renewed, 0 no longer ours. */
+  tkLockRenew: {
+    keys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`,
+  },
+
+  /** KEYS: lock, held. ARGV: token, channel. → 1 released, 2 our lease had run out but nobody took it, 0 another holder has it. */
+  tkLockRelease: {
+    keys: 2,
+    lua: `local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('PUBLISH', ARGV[2], 'released')
+  return 1
+end
+if not cur and redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  redis.call('PUBLISH', ARGV[2], 'released')
+  return 2
+end
+return 0`,
+  },
+
+  // -- Semaphore -------------------------------------------------------------
+
+  /** KEYS: avail, holders, died. ARGV: token, lease ms, value, bounded, channel. → nil when no permit is free, else { 1, died (1/0) }. */
+  tkSemAcquire: {
+    keys: 3,
+    lua: `${NOW}${REAP}local t = now()
+redis.call('SET', KEYS[1], ARGV[3], 'NX')
+if reap(t, tonumber(ARGV[3]), ARGV[4]) > 0 then redis.call('PUBLISH', ARGV[5], 'back') end
+if tonumber(redis.call('GET', KEYS[1])) <= 0 then return false end
+redis.call('DECR', KEYS[1])
+redis.call('ZADD', KEYS[2], t + tonumber(ARGV[2]), ARGV[1])
+local died = 0
+if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then
+  redis.call('DECR', KEYS[3])
+  died = 1
+end
+return { 1, died }`,
+  },
+
+  /** KEYS: holders. ARGV: lease ms, token… → the tokens that are no longer held (their lease ran out and they were taken back). */
+  tkSemRenew: {
+    keys: 1,
+    lua: `${NOW}local t = now()
+local lost = {}
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], 'XX', t + tonumber(ARGV[1]), ARGV[i])
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost`,
+  },
+
+  /**
+   * KEYS: avail, holders, died. ARGV: n, value, bounded, channel, this handle's tokens to give up (at most n).
+   * → { 1, permits free after } or { -1, permits free now } when a bounded one would pass its value.
+   */
+  tkSemRelease: {
+    keys: 3,
+    lua: `${NOW}${REAP}local t = now()
+local value = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[2], 'NX')
+reap(t, value, ARGV[3])
+local n = tonumber(ARGV[1])
+local avail = tonumber(redis.call('GET', KEYS[1]))
+if ARGV[3] == '1' and avail + n > value then return { -1, avail } end
+for i = 5, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
+avail = redis.call('INCRBY', KEYS[1], n)
+redis.call('PUBLISH', ARGV[4], 'released')
+return { 1, avail }`,
+  },
+
+  /** KEYS: avail, holders, died. ARGV: value, bounded. → permits free now. */
+  tkSemValue: {
+    keys: 3,
+    lua: `${NOW}${REAP}redis.call('SET', KEYS[1], ARGV[1], 'NX')
+reap(now(), tonumber(ARGV[1]), ARGV[2])
+return tonumber(redis.call('GET', KEYS[1]))`,
+  },
+
+  // -- Event -----------------------------------------------------------------
+
+  /** KEYS: flag, sets. ARGV: channel. */
+  tkEventSet: {
+    keys: 2,
+    lua: `redis.call('SET', KEYS[1], '1')
+redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[1], 'set')
+return 1`,
+  },
+} as const satisfies Record<string, Script>;
+
+export type ScriptName = keyof typeof SCRIPTS;
