@@ -1,5 +1,6 @@
 import { AbortError, InvalidStateError, TimeoutError } from '@threadkit/core';
 import { RemoteEvent, RemoteLock } from '@threadkit/redis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, redisForTests } from './redis-server.js';
 import { unique } from './shared-helpers.js';
@@ -124,15 +125,39 @@ describe('RemoteLock', () => {
 
   it('stays held past its lease while its holder lives (renewed every lease/3)', async () => {
     const name = unique('lock');
-    const a = lock(name, 300);
-    const b = lock(name, 300);
+    const a = lock(name, 600);
+    const b = lock(name, 600);
     await a.acquire();
-    // b waits three leases: the lock must never be free meanwhile.
-    expect(await b.acquire({ timeout: 900 })).toBe(false);
+    // b waits more than two leases: the lock must never be free meanwhile.
+    expect(await b.acquire({ timeout: 1500 })).toBe(false);
     await a.release();
     expect(await b.acquire({ timeout: 1000 })).toBe(true);
     expect(b.ownerDied).toBe(false);
     await b.release();
+  });
+
+  it('a holder whose lease ran out and was taken over cannot release: InvalidStateError; one nobody took over releases quietly', async () => {
+    const name = unique('lock');
+    const a = lock(name);
+    const b = lock(name);
+    const raw = new Redis(redis.url);
+    try {
+      await a.acquire();
+      // As if a's lease ran out (it stalled): the owner key is gone, its held marker stays.
+      await raw.del(`threadkit:lock:{${name}}:owner`);
+      expect(await b.acquire({ timeout: 1000 })).toBe(true);
+      expect(b.ownerDied).toBe(true);
+      await expect(a.release()).rejects.toThrow(/its lease ran out while held.* and another holder took it/);
+      await b.release();
+      await a.acquire();
+      await raw.del(`threadkit:lock:{${name}}:owner`);
+      await a.release();
+      expect(await b.acquire({ blocking: false })).toBe(true);
+      expect(b.ownerDied).toBe(false);
+      await b.release();
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('await using releases the lock and disconnects the handle; a disconnected handle refuses to work', async () => {
@@ -213,6 +238,21 @@ describe('RemoteEvent', () => {
     await setter.clear();
     expect(await Promise.all(waits)).toEqual([true, true]);
     expect(await setter.isSet()).toBe(false);
+  });
+
+  it('a wait does not hang when the wake-up message is lost: it re-checks every lease/2', async () => {
+    const name = unique('event');
+    const e = event(name, 400);
+    const raw = new Redis(redis.url);
+    try {
+      const waiting = e.wait({ timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 50));
+      // Set without a message.
+      await raw.set(`threadkit:event:{${name}}:flag`, '1');
+      expect(await waiting).toBe(true);
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('checks its wait options', async () => {

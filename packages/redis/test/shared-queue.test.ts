@@ -1,4 +1,5 @@
 import { AbortError, DataCloneError, InvalidStateError, QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from '@threadkit/core';
+import { Encoder } from '@threadkit/core/codec';
 import { RemoteJoinableQueue, RemoteQueue, type RemoteQueueOptions } from '@threadkit/redis';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +124,16 @@ describe('RemoteQueue', () => {
     const full = queue<string>(unique('q'), { maxsize: 1 });
     await full.put('x');
     await expect(full.put('y', { signal: AbortSignal.abort() })).rejects.toThrow(/Cannot put on RemoteQueue ".*": aborted/);
+  });
+
+  it('a get does not hang when the wake-up message is lost: it re-checks every lease/2', async () => {
+    const name = unique('q');
+    const c = queue<string>(name, { lease: 400 });
+    const getting = c.get({ timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    // An item pushed without a message.
+    await raw.rpush(`threadkit:q:{${name}}:items`, Buffer.from(new Encoder().encode('quiet', 'item')));
+    expect(await getting).toBe('quiet');
   });
 
   it('close(): put throws QueueClosedError, get drains what is left then throws it, for await ends', async () => {

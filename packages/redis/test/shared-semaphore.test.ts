@@ -73,10 +73,10 @@ describe('RemoteSemaphore', () => {
 
   it('permits held past the lease stay held while the holder lives; disconnect gives them back', async () => {
     const name = unique('sem');
-    const a = sem(name, 1, 300);
-    const b = sem(name, 1, 300);
+    const a = sem(name, 1, 600);
+    const b = sem(name, 1, 600);
     await a.acquire();
-    expect(await b.acquire({ timeout: 900 })).toBe(false);
+    expect(await b.acquire({ timeout: 1500 })).toBe(false);
     await a.disconnect();
     expect(await b.acquire({ timeout: 1000 })).toBe(true);
     expect(b.ownerDied).toBe(false);
