@@ -3,7 +3,8 @@
  * restarted (with and without its data) and paused past a lease, a wrong password, Redis
  * unreachable, foreign jobs. Every call settles exactly once; nothing hangs.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortError, TimeoutError } from '@threadkit/core';
@@ -283,5 +284,42 @@ describe('who may run what', () => {
     await q.close();
     await using pool = new RemotePool({ connection: shared.url, name });
     expect(await pool.apply(tasks.add, [20, 22])).toBe(42);
+  });
+
+  it('talks TLS (rediss://) to a Redis that only serves TLS, worker and caller alike', async () => {
+    // A CA of the test's own, and a certificate for 127.0.0.1 signed by it.
+    const ssl = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=threadkit test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
+    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
+    writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      'san.cnf',
+      '-out',
+      'server.pem',
+    ]);
+    const r = await redis({ tls: { cert: join(dir, 'server.pem'), key: join(dir, 'server.key'), ca: join(dir, 'ca.pem') } });
+    expect(r.url.startsWith('rediss://')).toBe(true);
+    const name = 'tls';
+    // The worker trusts the CA as any Node program can: NODE_EXTRA_CA_CERTS.
+    await worker(r.url, name, 'A', { env: { NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') } });
+    await using pool = new RemotePool({ connection: { url: r.url, tls: { ca: readFileSync(join(dir, 'ca.pem')) } }, name });
+    expect(await pool.apply(tasks.add, [40, 2])).toBe(42);
+    // Without trusting the CA: a named error, not a hang.
+    await using untrusting = new RemotePool({ connection: r.url, name, connectTimeout: 1000 });
+    const error = await untrusting.apply(tasks.add, [1, 1]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisConnectionError);
+    expect((error as Error).message).toMatch(/certificate/i);
   });
 });

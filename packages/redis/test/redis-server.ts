@@ -4,8 +4,9 @@
  * fault tests that kill or restart Redis always start their own).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,6 +17,8 @@ export interface RedisServerOptions {
   readonly password?: string;
   /** Extra config lines, e.g. ['user alice on >secret ~* +@all']. */
   readonly config?: readonly string[];
+  /** Serve TLS only (no plain port), with these PEM files; clients are not asked for certificates. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
 }
 
 export interface RedisServer {
@@ -44,18 +47,18 @@ export function freePort(): Promise<number> {
   });
 }
 
-function ping(port: number, password?: string): Promise<boolean> {
+function ping(port: number, password?: string, ca?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = new Socket();
+    const sock = ca ? tlsConnect({ port, host: '127.0.0.1', ca: readFileSync(ca) }) : new Socket();
     let data = '';
     sock.setTimeout(500, () => {
       sock.destroy();
       resolve(false);
     });
     sock.once('error', () => resolve(false));
-    sock.connect(port, '127.0.0.1', () => {
-      sock.write(password ? `AUTH ${password}\r\nPING\r\n` : 'PING\r\n');
-    });
+    const hello = (): void => void sock.write(password ? `AUTH ${password}\r\nPING\r\n` : 'PING\r\n');
+    if (ca) sock.once('secureConnect', hello);
+    else (sock as Socket).connect(port, '127.0.0.1', hello);
     sock.on('data', (chunk) => {
       data += chunk.toString();
       if (data.includes('PONG')) {
@@ -88,8 +91,22 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   const dir = mkdtempSync(join(tmpdir(), 'threadkit-redis-'));
   let child: ChildProcess | undefined;
   const args = [
-    '--port',
-    String(port),
+    ...(options.tls
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          options.tls.cert,
+          '--tls-key-file',
+          options.tls.key,
+          '--tls-ca-cert-file',
+          options.tls.ca,
+          '--tls-auth-clients',
+          'no',
+        ]
+      : ['--port', String(port)]),
     '--bind',
     '127.0.0.1',
     '--dir',
@@ -116,7 +133,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     await waitUntil(
       () => {
         if (c.exitCode !== null) throw new Error(`redis-server exited (${c.exitCode}) on start: ${args.join(' ')}`);
-        return ping(port, options.password);
+        return ping(port, options.password, options.tls?.ca);
       },
       10_000,
       `no PONG on port ${port}`,
@@ -126,7 +143,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   const gone = (c: ChildProcess): Promise<void> =>
     c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', () => r()));
   return {
-    url: `redis://${options.password ? `:${options.password}@` : ''}127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${options.password ? `:${options.password}@` : ''}127.0.0.1:${port}`,
     port,
     pid: () => child?.pid,
     signal: (sig) => {
