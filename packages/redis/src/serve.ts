@@ -276,8 +276,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
     await push(data.c, writeFrame(status, jobId, performance.now() - started, at, payload));
   };
 
+  // BullMQ leaves a connection it was given open: this one is closed after the worker.
+  const workerConnection = client.duplicate();
+  workerConnection.on('error', () => {});
   const worker = new Worker(name, processor, {
-    connection: client.duplicate(),
+    connection: workerConnection,
     prefix: PREFIX,
     concurrency,
     lockDuration: lease,
@@ -326,6 +329,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     (closing ??= (async () => {
       say('draining: taking no more jobs, finishing the running ones');
       await worker.close();
+      workerConnection.disconnect();
       clearInterval(beat);
       await client.hdel(registryKey, id).catch(() => {});
       progress?.close();
