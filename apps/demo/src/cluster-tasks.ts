@@ -7,11 +7,10 @@
  * Every task returns where it ran (host, pid) and which attempt it was, from `taskContext()`:
  * a track whose worker was killed runs again on another worker as attempt 2.
  *
- * E8's producers and consumers share a `RemoteQueue` and a `RemoteLock` (Redis objects with the
- * names and semantics of core's `Queue` and `Lock`). They come from `@threadkit/redis` once its
- * shared objects are there; until then `shared()` says they are missing (see {@link SharedObjects}).
+ * E8's producers and consumers share a `RemoteQueue` and a `RemoteLock`: core's `Queue` and
+ * `Lock` across machines, found by their names in Redis.
  */
-import * as redis from '@threadkit/redis';
+import { RemoteLock, RemoteQueue, reportProgress, taskContext } from '@threadkit/redis';
 import { ctime, now, sleep } from './tasks.ts';
 
 /** Where a task ran, from `taskContext()`. */
@@ -23,7 +22,7 @@ export interface RanOn {
 }
 
 function ranOn(): RanOn {
-  const { worker, attempt, callId } = redis.taskContext();
+  const { worker, attempt, callId } = taskContext();
   return { host: worker.host, pid: worker.pid, attempt, callId };
 }
 
@@ -55,47 +54,13 @@ export async function superPlayer(file: string, time: number, scaleMs: number): 
   const start = now();
   for (let play = 1; play <= 2; play++) {
     console.log(`Start playing: ${file} ${ctime()} (attempt ${where.attempt})`);
-    redis.reportProgress({ ...where, file, play, start: now() } satisfies PlayReport);
+    reportProgress({ ...where, file, play, start: now() } satisfies PlayReport);
     await sleep(time, scaleMs);
   }
   return { ...where, file, play: 2, start, end: now() };
 }
 
 // ── E8: queue.py, across machines ──────────────────────────────────────────────────────────
-
-/**
- * The shared objects E8 needs, as `@threadkit/redis` describes them: core's `Queue` and `Lock`
- * across machines. Written against that API because they were not yet exported from
- * `@threadkit/redis` when this example was written; `shared()` finds them once they are.
- */
-export interface RemoteQueueLike<T> {
-  put(item: T, options?: { timeout?: number }): Promise<void>;
-  get(options?: { timeout?: number }): Promise<T>;
-  qsize(): Promise<number>;
-  close(): Promise<void>;
-  disconnect(): Promise<void>;
-}
-export interface RemoteLockLike {
-  acquire(options?: { timeout?: number }): Promise<boolean>;
-  release(): Promise<void>;
-  disconnect(): Promise<void>;
-}
-export interface SharedObjects {
-  RemoteQueue: new <T>(name: string, options?: { connection?: string; maxsize?: number; lease?: number }) => RemoteQueueLike<T>;
-  RemoteLock: new (name: string, options?: { connection?: string; lease?: number }) => RemoteLockLike;
-}
-
-/** `RemoteQueue` and `RemoteLock` from `@threadkit/redis`, or undefined while it does not export them yet. */
-export function shared(): SharedObjects | undefined {
-  const m = redis as unknown as Partial<SharedObjects>;
-  return typeof m.RemoteQueue === 'function' && typeof m.RemoteLock === 'function' ? (m as SharedObjects) : undefined;
-}
-
-function needShared(): SharedObjects {
-  const s = shared();
-  if (!s) throw new Error('E8 needs RemoteQueue and RemoteLock, which this @threadkit/redis does not export yet');
-  return s;
-}
 
 /** What inputQ or outputQ returns, for the check and the timeline. */
 export interface QueueStep extends RanOn {
@@ -118,7 +83,6 @@ const E8_WAIT = 60_000;
  * (`REDIS_URL`, which the program gives its workers).
  */
 export async function inputQ(queueName: string, n: number): Promise<QueueStep> {
-  const { RemoteQueue } = needShared();
   const queue = new RemoteQueue<string>(queueName, { maxsize: 3 });
   try {
     const start = now();
@@ -132,7 +96,6 @@ export async function inputQ(queueName: string, n: number): Promise<QueueStep> {
 
 /** `outputQ(queue, lock)`: gets one item, waiting while the queue is empty, and prints it under the lock. */
 export async function outputQ(queueName: string, lockName: string, n: number): Promise<QueueStep> {
-  const { RemoteQueue, RemoteLock } = needShared();
   const queue = new RemoteQueue<string>(queueName, { maxsize: 3 });
   const lock = new RemoteLock(lockName);
   try {
