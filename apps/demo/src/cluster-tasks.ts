@@ -10,6 +10,7 @@
  * E8's producers and consumers share a `RemoteQueue` and a `RemoteLock`: core's `Queue` and
  * `Lock` across machines, found by their names in Redis.
  */
+import { threadId } from 'node:worker_threads';
 import { RemoteLock, RemoteQueue, reportProgress, taskContext } from '@threadkit/redis';
 import { ctime, now, sleep } from './tasks.ts';
 
@@ -29,6 +30,16 @@ function ranOn(): RanOn {
 /** Where it ran: the program's first call, which connects its RemotePool. */
 export function hello(): RanOn {
   return ranOn();
+}
+
+/**
+ * Holds its thread for `ms`, then says which thread it was: 20 of these at once bring up the
+ * workers' 20 threads (each loads this module and `@threadkit/redis` first), so the examples'
+ * timelines show the tracks and the queue rather than threads starting.
+ */
+export async function warmUp(ms: number): Promise<RanOn & { thread: number }> {
+  await sleep(1, ms);
+  return { ...ranOn(), thread: threadId };
 }
 
 // ── E4: the super player, on other machines ────────────────────────────────────────────────

@@ -282,6 +282,20 @@ async function startWorker(machine: Machine, dir: string, url: string, queue: st
   return worker;
 }
 
+// ── Warming up ─────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Brings up every task slot of the workers: SLOTS tasks per worker at once, each holding its
+ * thread a moment. A worker holds at most SLOTS jobs (--concurrency), so they spread over both,
+ * and its local Pool starts a thread for each (loading the task module and @threadkit/redis).
+ */
+async function warmUp(pool: RemotePool, workers: readonly Worker[]): Promise<void> {
+  const t0 = performance.now();
+  const up = await Promise.all(Array.from({ length: SLOTS * workers.length }, () => pool.apply(tasks.warmUp, [300], { timeout: 120_000 })));
+  const threads = workers.map((w) => `${new Set(up.filter((u) => u.pid === w.pid).map((u) => u.thread)).size} on ${w.machine}`);
+  console.log(`   threads up: ${threads.join(', ')} (${((performance.now() - t0) / 1000).toFixed(1)} s to start them and load ${TASK_FILES[0]} in each)`);
+}
+
 // ── E4: the playlist on two machines, one of them killed ───────────────────────────────────
 
 /** The seed's playlist: file → seconds per play. */
@@ -446,8 +460,6 @@ async function e8(pool: RemotePool, workers: Worker[], queue: string, url: strin
     console.log("\n   E8 timeline: a bar from the task's beginning to its put or get going through (waiting included):\n");
     const report: PlaylistReport = { mode: 'processes', elapsed: now() - t0, timeline: rows };
     console.log(renderTimeline(report, { unitMs: 1000, unit: 's', width: 50 }).replace(/^/gm, '   '));
-    console.log(`   (a worker starts a thread for each task that finds none free, up to ${SLOTS}, and each thread loads ${TASK_FILES[0]}`);
-    console.log('   and @threadkit/redis before its task begins: on a busy machine that start-up is most of the gaps before the bars)');
     console.log(`\n   The queue held at most ${Math.max(0, ...sizes)} items (maxsize 3), in ${sizes.length} samples this program took.`);
 
     const put = puts.map((s) => s.info);
@@ -488,9 +500,11 @@ async function main(): Promise<void> {
       const w = workers.find((x) => x.pid === h.pid);
       console.log(`RemotePool "${queue}" sees ${w?.machine ?? 'a worker'}: ${h.host}:${h.pid}, ${h.size} ${h.kind}s`);
     }
+    await warmUp(pool, workers);
     console.log(`started ${ctime()}`);
 
     workers = await e4(pool, workers, scale, (w) => startWorker(w.machine, w.dir, redis.url, queue));
+    await warmUp(pool, workers);
     await e8(pool, workers, queue, redis.url);
   } finally {
     await pool.terminate();

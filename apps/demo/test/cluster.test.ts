@@ -73,6 +73,7 @@ describe('pnpm start:cluster', () => {
     expect(workers[0]!.dir).not.toBe(workers[1]!.dir);
     expect(out).toMatch(/RemotePool "threadkit-demo-\w+" sees machine-a: \S+:\d+, 10 threads/);
     expect(out).toMatch(/RemotePool "threadkit-demo-\w+" sees machine-b: \S+:\d+, 10 threads/);
+    expect(out).toMatch(/^ {3}threads up: \d+ on machine-a, \d+ on machine-b /m);
 
     // E4: the kill.
     const killed = out.match(/^ {3}killed: (machine-[ab]) \(pid (\d+)\) with SIGKILL, [\d.]+ s into 歌曲3; it was playing (.+)\.$/m);
@@ -140,8 +141,8 @@ describe('pnpm start:cluster', () => {
 
   it('stops redis-server and the workers by their pids on SIGINT (Ctrl-C)', async () => {
     const r = run();
-    // The handshake: both workers are up and the playlist has begun.
-    await waitFor(r, /^started /m, 90_000);
+    // The handshake: both workers are up and the RemotePool sees them (the warm-up is under way).
+    await waitFor(r, /sees machine-[ab].*\n.*sees machine-[ab]/, 90_000);
     const { redisPid, workers } = started(r.out());
     expect(workers).toHaveLength(2);
     for (const pid of [redisPid, ...workers.map((w) => w.pid)]) expect(alive(pid)).toBe(true);
