@@ -48,8 +48,14 @@ const TASK_FILES = [`cluster-tasks${ext}`, `tasks${ext}`];
 const DEFAULT_SCALE = 250;
 /** The workers' lease, ms: a killed worker's jobs move to another worker within 1.5 leases. */
 const LEASE = 1500;
-/** Task slots per worker: E8 runs its 20 tasks at once, 10 on each machine. */
+/** Jobs a worker holds at once (--concurrency): E8 runs its 20 tasks at once, 10 on each machine. */
 const SLOTS = 10;
+/**
+ * Threads of a worker's local Pool (--size): more than SLOTS, so the pool never reaches its size
+ * and a job always gets a thread of its own. A pool at its size tops up busy threads' windows,
+ * and a job queued behind a blocked put or get would wait for it.
+ */
+const THREADS = 16;
 const MACHINES = ['machine-a', 'machine-b'] as const;
 type Machine = (typeof MACHINES)[number];
 
@@ -95,6 +101,12 @@ function fromMachine(machine: string, line: string): void {
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Promise.all, with every promise's failure handled: the first one is thrown, none is left unhandled. */
+function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  for (const p of promises) p.catch(() => {});
+  return Promise.all(promises);
+}
 
 // ── The processes this program starts, stopped by pid ──────────────────────────────────────
 
@@ -240,7 +252,7 @@ async function startWorker(machine: Machine, dir: string, url: string, queue: st
     '--tasks',
     `cluster=./${TASK_FILES[0]}`,
     '--size',
-    String(SLOTS),
+    String(THREADS),
     '--concurrency',
     String(SLOTS),
     '--lease',
@@ -291,7 +303,7 @@ async function startWorker(machine: Machine, dir: string, url: string, queue: st
  */
 async function warmUp(pool: RemotePool, workers: readonly Worker[]): Promise<void> {
   const t0 = performance.now();
-  const up = await Promise.all(Array.from({ length: SLOTS * workers.length }, () => pool.apply(tasks.warmUp, [300], { timeout: 120_000 })));
+  const up = await settleAll(Array.from({ length: SLOTS * workers.length }, () => pool.apply(tasks.warmUp, [300], { timeout: 120_000 })));
   const threads = workers.map((w) => `${new Set(up.filter((u) => u.pid === w.pid).map((u) => u.thread)).size} on ${w.machine}`);
   console.log(`   threads up: ${threads.join(', ')} (${((performance.now() - t0) / 1000).toFixed(1)} s to start them and load ${TASK_FILES[0]} in each)`);
 }
@@ -369,7 +381,7 @@ async function e4(pool: RemotePool, workers: Worker[], scale: number, restart: (
   );
   console.log(`   Its jobs' lease (${LEASE} ms) runs out unrenewed, and the other worker takes them: attempt 2.\n`);
 
-  const results = await Promise.all(calls);
+  const results = await settleAll(calls);
   const elapsed = now() - t0;
   await exited(victim.child);
 
@@ -437,6 +449,8 @@ async function e8(pool: RemotePool, workers: Worker[], queue: string, url: strin
   try {
     const producers = Array.from({ length: 10 }, (_, i) => pool.apply(tasks.inputQ, [queueName, i + 1], { timeout: 120_000 }));
     const consumers = Array.from({ length: 10 }, (_, i) => pool.apply(tasks.outputQ, [queueName, lockName, i + 1], { timeout: 120_000 }));
+    // Failures handled from the start: a producer's failure must not leave the consumers' unhandled.
+    void settleAll([...producers, ...consumers]).catch(() => {});
     const puts = await Promise.all(producers);
     await q.close();
     const gets = await Promise.all(consumers);
