@@ -126,4 +126,46 @@ export const scenarios = [
       },
     ],
   },
+  {
+    name: 'remote',
+    summary:
+      "a RemotePool (@threadkit/redis) beside plain BullMQ on the same redis-server (127.0.0.1, no persistence): one worker process each, BullMQ concurrency 50 in both, the caller in the harness's process",
+    cases: [
+      {
+        id: 'apply',
+        title: 'N no-op tasks submitted at once, each caller awaiting its answer',
+        unit: 'tasks/s',
+        better: 'higher',
+        baseline: 'BullMQ, waitUntilFinished',
+        params: { n: 2_000, warmup: 500 },
+      },
+      {
+        id: 'map',
+        title: 'x => x * 2 over N small ints, the results back at the caller',
+        unit: 'items/s',
+        better: 'higher',
+        baseline: 'BullMQ, one job per item',
+        // One BullMQ job per item runs over perItem items (200 000 would take a minute a run).
+        params: { n: 200_000, warmup: 10_000, perItem: 20_000, perItemWarmup: 1_000 },
+      },
+      {
+        id: 'roundtrip',
+        title: 'N no-op calls one at a time, each awaited before the next: the median (p50) round trip of a run',
+        unit: 'ms',
+        per: 'round trip',
+        better: 'lower',
+        baseline: 'BullMQ, waitUntilFinished',
+        params: { n: 500, warmup: 100 },
+      },
+      {
+        id: 'failover',
+        title: 'kill -9 of the worker process running a task: from the kill until the task has started again on the other one',
+        unit: 'ms',
+        per: 'failover',
+        better: 'lower',
+        baseline: 'BullMQ, lockDuration 1 s',
+        params: { lease: 1_000 },
+      },
+    ],
+  },
 ];

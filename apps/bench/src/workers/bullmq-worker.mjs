@@ -1,0 +1,56 @@
+// The remote scenario's plain BullMQ worker process:
+//   node bullmq-worker.mjs URL QUEUE CONCURRENCY LOCK_DURATION STALLED_INTERVAL
+// Runs the jobs in its main thread (what a BullMQ processor function does): `noop` returns null,
+// `double` returns data.x * 2, `marker` is remote-tasks.mjs's marker. Prints "ready" once its
+// connection is up. On an IPC message { until: k } it answers { done } once k jobs have completed
+// (the fire-and-forget figure: the caller gets no answers, only "all done").
+import { appendFileSync } from 'node:fs';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+
+const [url, name, concurrency, lockDuration, stalledInterval] = process.argv.slice(2);
+
+const processor = async (job) => {
+  switch (job.name) {
+    case 'noop':
+      return null;
+    case 'double':
+      return job.data.x * 2;
+    case 'marker': {
+      appendFileSync(job.data.file, `started ${process.pid} ${Date.now()}\n`);
+      await new Promise((resolve) => setTimeout(resolve, job.data.ms));
+      return process.pid;
+    }
+    default:
+      throw new Error(`unknown job ${job.name}`);
+  }
+};
+
+const worker = new Worker(name, processor, {
+  connection: new Redis(url, { maxRetriesPerRequest: null }),
+  concurrency: Number(concurrency),
+  lockDuration: Number(lockDuration),
+  stalledInterval: Number(stalledInterval),
+});
+worker.on('error', () => {});
+
+let done = 0;
+let until = Number.POSITIVE_INFINITY;
+const check = () => {
+  if (done >= until) {
+    until = Number.POSITIVE_INFINITY;
+    process.send({ done });
+  }
+};
+worker.on('completed', () => {
+  done++;
+  check();
+});
+process.on('message', (m) => {
+  until = m.until;
+  check();
+});
+process.on('disconnect', () => process.exit(0));
+
+await worker.waitUntilReady();
+process.stdout.write('ready\n');
