@@ -12,7 +12,9 @@ import { machineFolder } from './cluster.js';
 import { type RedisServer, startRedis } from './redis-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = join(here, '..', 'node_modules', '.bin');
+// The runtimes' own executables, not their npm wrappers: a timed-out run is killed with nothing left behind.
+const bun = join(here, '..', 'node_modules', 'bun', 'bin', 'bun.exe');
+const deno = join(here, '..', 'node_modules', 'deno', 'deno');
 const run = promisify(execFile);
 const expected = ['apply 5', 'map 2,4,6,8', 'context 1', 'error TaskError ValidationError', 'queue 7', 'lock true', 'done'];
 
@@ -29,15 +31,16 @@ afterAll(async () => {
 });
 
 it('runs under Bun: RemotePool, serve() with a pool of threads, RemoteQueue, RemoteLock', async () => {
-  const { stdout } = await run(join(bin, 'bun'), ['runtimes.ts'], { cwd: dir, env: { ...process.env, REDIS_URL: redis.url }, timeout: 60_000 });
+  const { stdout } = await run(bun, ['runtimes.ts'], { cwd: dir, env: { ...process.env, REDIS_URL: redis.url }, timeout: 50_000, killSignal: 'SIGKILL' });
   expect(stdout.trim().split('\n')).toEqual(expected);
 });
 
 it('runs under Deno (npm packages through its Node compatibility)', async () => {
-  const { stdout } = await run(join(bin, 'deno'), ['run', '-A', '--node-modules-dir=manual', 'runtimes.ts'], {
+  const { stdout } = await run(deno, ['run', '-A', '--node-modules-dir=manual', 'runtimes.ts'], {
     cwd: dir,
     env: { ...process.env, REDIS_URL: redis.url, DENO_NO_UPDATE_CHECK: '1' },
-    timeout: 90_000,
+    timeout: 50_000,
+    killSignal: 'SIGKILL',
   });
   expect(stdout.trim().split('\n')).toEqual(expected);
 });
