@@ -21,24 +21,35 @@ export const KIND_APPLY = 0;
 export const KIND_MAP = 1;
 export const KIND_STARMAP = 2;
 
-/** A job's data. */
+/**
+ * A job's data: one call, or several `apply` calls made in the same turn (a batch: one job, one
+ * BullMQ round trip and one hop to the worker's threads for many calls). Each call is answered on
+ * its own; a batch that runs again runs every call in it again (their callers already answered
+ * drop the second answer).
+ */
 export interface JobData {
   /** Protocol version; a job without it is not threadkit's. */
   readonly tk: number;
-  /** The caller's id: where the answer goes. */
+  /** The caller's id: where the answers go. */
   readonly c: string;
-  /** Task module name (as `remoteTasks(name)` gives it), and the export. */
-  readonly m: string;
-  readonly f: string;
-  /** KIND_APPLY (args), KIND_MAP (items) or KIND_STARMAP (arrays of args). */
-  readonly k: number;
-  /** Codec bytes of the args or items, base64. */
-  readonly a: string;
-  /** How many times the task may start (1: at most once). */
+  /** How many times the job may start (1: at most once). */
   readonly n: number;
-  /** 1 when the caller listens to the task's `reportProgress()`. */
-  readonly p?: number;
+  /** The calls. */
+  readonly q: readonly JobCall[];
 }
+
+/**
+ * A call in a job: its id (the caller's id, a dot, a number: also the job's id when it is alone),
+ * task module name, export, KIND_APPLY (args) / KIND_MAP (items) / KIND_STARMAP (arrays of args),
+ * the codec bytes of the args or items in base64, and 1 when the caller listens to its progress.
+ */
+export type JobCall = readonly [id: string, module: string, exportName: string, kind: number, args: string, progress: number];
+
+/** The most calls in one job. */
+export const MAX_BATCH = 64;
+
+/** What a call id looks like: the caller's 12 hex digits, a dot, a number in base 36. */
+export const CALL_ID = /^[0-9a-f]{12}\.[0-9a-z]{1,12}$/;
 
 /** Frame statuses. */
 export const ST_OK = 0;
@@ -124,6 +135,8 @@ export const keys = {
   results: (name: string, caller: string) => `${PREFIX}:${name}:tk:r:${caller}`,
   workers: (name: string) => `${PREFIX}:${name}:tk:workers`,
   cancel: (name: string) => `${PREFIX}:${name}:tk:cancel`,
+  /** Set when a caller gives up on a call of a batch, for a worker that takes the batch later. */
+  cancelled: (name: string, call: string) => `${PREFIX}:${name}:tk:x:${call}`,
   job: (name: string, id: string) => `${PREFIX}:${name}:${id}`,
 };
 

@@ -41,8 +41,10 @@ import { type Connection, type ConnectionConfig, connect, connectionConfig, defa
 import { PayloadTooLargeError, RedisConnectionError, TaskLostError, redisErrors } from './errors.js';
 import {
   type Frame,
+  type JobCall,
   type JobData,
   KIND_APPLY,
+  MAX_BATCH,
   KIND_MAP,
   KIND_STARMAP,
   PREFIX,
@@ -121,15 +123,29 @@ interface Call {
   readonly id: string;
   readonly what: string;
   readonly submitted: number;
-  /** Once the job is in Redis (the lost check leaves calls still being added alone). */
-  added: boolean;
-  /** Found without its job by one lost check. */
-  suspect: boolean;
+  /** What travels in its job. */
+  readonly row: JobCall;
+  readonly maxAttempts: number;
+  /** A map chunk travels alone; apply calls of one turn share jobs. */
+  readonly alone: boolean;
+  /** Its job, once it has one. */
+  job: Job | undefined;
   settled: boolean;
   done(ok: boolean, value: unknown): void;
   onProgress: ((progress: unknown) => void) | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   unwatch: (() => void) | undefined;
+}
+
+/** A BullMQ job: one call, or a batch of apply calls. */
+interface Job {
+  readonly id: string;
+  readonly calls: Call[];
+  readonly submitted: number;
+  /** Once it is in Redis (the lost check leaves jobs still being added alone). */
+  added: boolean;
+  /** Found missing by one lost check. */
+  suspect: boolean;
 }
 
 type State = 'running' | 'closing' | 'closed';
@@ -169,6 +185,9 @@ export class RemotePool {
   #results: Redis | undefined;
   #queue: Queue | undefined;
   #reading = false;
+  /** Calls made this turn, not yet in a job. */
+  #outgoing: Call[] = [];
+  #flushing = false;
   #lostTimer: ReturnType<typeof setInterval> | undefined;
   #roomWaiters: (() => void)[] = [];
   #ended: Promise<void>;
@@ -286,7 +305,10 @@ export class RemotePool {
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
   }
 
-  /** Starts a call: its job goes to Redis; `done` is called once, with its answer or its failure. */
+  /**
+   * Starts a call: at the end of this turn it goes to Redis, alone (a map chunk) or with the other
+   * apply calls of the turn; `done` is called once, with its answer or its failure.
+   */
   #start(
     what: string,
     ref: RemoteTaskRef,
@@ -301,8 +323,10 @@ export class RemotePool {
       id,
       what,
       submitted: Date.now(),
-      added: false,
-      suspect: false,
+      row: [id, ref.remote, ref.name, kind, payload, onProgress ? 1 : 0],
+      maxAttempts,
+      alone: kind !== KIND_APPLY,
+      job: undefined,
       settled: false,
       done,
       onProgress,
@@ -311,20 +335,87 @@ export class RemotePool {
     };
     this.#calls.set(id, call);
     this.#tally.submitted++;
-    const data: JobData = { tk: VERSION, c: this.#caller, m: ref.remote, f: ref.name, k: kind, a: payload, n: maxAttempts, ...(onProgress ? { p: 1 } : {}) };
+    this.#outgoing.push(call);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(() => this.#flush());
+    }
+    return call;
+  }
+
+  /**
+   * Puts this turn's calls into jobs and adds them in one round trip. Apply calls with the same
+   * `maxAttempts` share jobs: as many jobs as the workers seen have task slots (so they still
+   * spread over the workers), at most {@link MAX_BATCH} calls and `maxPayload` bytes each.
+   */
+  #flush(): void {
+    this.#flushing = false;
+    const calls = this.#outgoing.filter((c) => !c.settled);
+    this.#outgoing = [];
+    if (calls.length === 0) return;
+    const jobs: Job[] = [];
+    const groups = new Map<number, Call[]>();
+    for (const call of calls) {
+      if (call.alone) jobs.push(this.#job([call]));
+      else {
+        let g = groups.get(call.maxAttempts);
+        if (!g) groups.set(call.maxAttempts, (g = []));
+        g.push(call);
+      }
+    }
+    const slots = this.size;
+    for (const g of groups.values()) {
+      const per = Math.min(MAX_BATCH, Math.max(1, Math.ceil(g.length / slots)));
+      let batch: Call[] = [];
+      let bytes = 0;
+      for (const call of g) {
+        const size = call.row[4].length;
+        if (batch.length >= per || (batch.length > 0 && bytes + size > this.#maxPayload)) {
+          jobs.push(this.#job(batch));
+          batch = [];
+          bytes = 0;
+        }
+        batch.push(call);
+        bytes += size;
+      }
+      if (batch.length > 0) jobs.push(this.#job(batch));
+    }
+    const what = calls[0]!.what;
     this.#connect(what)
       .then(() => {
-        if (call.settled) return;
         this.#read();
-        return this.#queue!.add(`${ref.remote}.${ref.name}`, data, { jobId: id, removeOnComplete: true, removeOnFail: true }).then(() => {
-          call.added = true;
-          if (call.settled) this.#cancel([id]);
+        const bulk = jobs.map((job) => {
+          const first = job.calls[0]!;
+          const data: JobData = { tk: VERSION, c: this.#caller, n: first.maxAttempts, q: job.calls.map((c) => c.row) };
+          const name = `${first.row[1]}.${first.row[2]}${job.calls.length > 1 ? ` +${job.calls.length - 1}` : ''}`;
+          return { name, data, opts: { jobId: job.id, removeOnComplete: true, removeOnFail: true } };
         });
+        return this.#queue!.addBulk(bulk);
+      })
+      .then(() => {
+        const gaveUp: Call[] = [];
+        for (const job of jobs) {
+          job.added = true;
+          for (const c of job.calls) if (c.settled) gaveUp.push(c);
+        }
+        if (gaveUp.length > 0) this.#cancel(gaveUp);
       })
       .catch((error: unknown) => {
-        this.#settle(call, false, error instanceof RedisConnectionError ? error : this.#redisError(what, error));
+        const e = error instanceof RedisConnectionError ? error : this.#redisError(what, error);
+        for (const job of jobs) for (const c of job.calls) this.#settle(c, false, e);
       });
-    return call;
+  }
+
+  #job(calls: Call[]): Job {
+    const job: Job = {
+      id: calls.length === 1 ? calls[0]!.id : `${this.#caller}.${(++this.#seq).toString(36)}`,
+      calls,
+      submitted: Date.now(),
+      added: false,
+      suspect: false,
+    };
+    for (const c of calls) c.job = job;
+    return job;
   }
 
   #redisError(what: string, error: unknown): Error {
@@ -352,27 +443,47 @@ export class RemotePool {
     if (this.#calls.size === 0 && this.#state === 'closing') void this.#shutdown();
   }
 
-  /** Gives up on calls: a queued job is removed (it never runs), a running one's worker is told to abort it. */
-  #cancel(ids: string[]): void {
+  /**
+   * Gives up on calls: a queued job whose calls all gave up is removed (it never runs); otherwise
+   * the workers are told (pub/sub) to abort them, and for a batch a marker waits for the worker
+   * that takes it later, so a call given up on before it started never starts.
+   */
+  #cancel(calls: Call[]): void {
     const client = this.#client;
     const queue = this.#queue;
     if (!client || !queue) return;
+    const byJob = new Map<Job, Call[]>();
+    for (const c of calls) {
+      if (!c.job?.added) continue;
+      let list = byJob.get(c.job);
+      if (!list) byJob.set(c.job, (list = []));
+      list.push(c);
+    }
+    if (byJob.size === 0) return;
     void (async () => {
-      const running: string[] = [];
-      for (const id of ids) {
-        const removed = await queue.remove(id).catch(() => 0);
-        if (removed !== 1) running.push(id);
+      const tell: string[] = [];
+      const mark: string[] = [];
+      for (const [job, list] of byJob) {
+        if (job.calls.every((c) => c.settled) && (await queue.remove(job.id).catch(() => 0)) === 1) continue;
+        for (const c of list) {
+          tell.push(c.id);
+          if (job.calls.length > 1) mark.push(c.id);
+        }
       }
-      if (running.length > 0) await client.publish(keys.cancel(this.name), running.join(' '));
+      if (mark.length > 0) {
+        const pipe = client.pipeline();
+        for (const id of mark) pipe.set(keys.cancelled(this.name, id), '1', 'PX', 3_600_000);
+        await pipe.exec();
+      }
+      if (tell.length > 0) await client.publish(keys.cancel(this.name), tell.join(' '));
     })().catch(() => {});
   }
 
   /** Stops a call from this side: it settles now with `error`, and its task is cancelled. */
   #stop(call: Call, error: Error): void {
     if (call.settled) return;
-    const added = call.added;
     this.#settle(call, false, error);
-    if (added) this.#cancel([call.id]);
+    this.#cancel([call]);
   }
 
   #watch(call: Call, what: string, signal: AbortSignalLike | undefined, timeout: number | undefined): void {
@@ -466,30 +577,32 @@ export class RemotePool {
     const client = this.#client;
     if (client?.status !== 'ready') return;
     const now = Date.now();
-    const ids: string[] = [];
-    for (const call of this.#calls.values()) if (call.added && now - call.submitted >= this.#lostCheck) ids.push(call.id);
-    if (ids.length === 0) return;
+    const jobs = new Set<Job>();
+    for (const call of this.#calls.values()) if (call.job?.added && now - call.job.submitted >= this.#lostCheck) jobs.add(call.job);
+    if (jobs.size === 0) return;
+    const list = [...jobs];
     const pipe = client.pipeline();
-    for (const id of ids) pipe.exists(keys.job(this.name, id));
+    for (const job of list) pipe.exists(keys.job(this.name, job.id));
     pipe
       .exec()
       .then((replies) => {
         if (!replies) return;
-        for (let i = 0; i < ids.length; i++) {
-          const call = this.#calls.get(ids[i]!);
-          if (!call) continue;
+        for (let i = 0; i < list.length; i++) {
+          const job = list[i]!;
           const [err, exists] = replies[i]!;
           if (err) continue;
-          if (exists === 1) call.suspect = false;
-          else if (!call.suspect) call.suspect = true;
+          if (exists === 1) job.suspect = false;
+          else if (!job.suspect) job.suspect = true;
           else {
-            this.#settle(
-              call,
-              false,
-              new TaskLostError(
-                `${call.what}: its task is gone from Redis at ${this.#config.label} without an answer (Redis restarted without its data, or the data was evicted or deleted); run it again, and give Redis appendonly yes and maxmemory-policy noeviction to keep tasks across a restart`,
-              ),
-            );
+            for (const call of job.calls) {
+              this.#settle(
+                call,
+                false,
+                new TaskLostError(
+                  `${call.what}: its task is gone from Redis at ${this.#config.label} without an answer (Redis restarted without its data, or the data was evicted or deleted); run it again, and give Redis appendonly yes and maxmemory-policy noeviction to keep tasks across a restart`,
+                ),
+              );
+            }
           }
         }
       })
@@ -560,8 +673,10 @@ export class RemotePool {
             id: '',
             what,
             submitted: 0,
-            added: false,
-            suspect: false,
+            row: ['', '', '', 0, '', 0],
+            maxAttempts: 1,
+            alone: true,
+            job: undefined,
             settled: true,
             done,
             onProgress: undefined,
@@ -678,14 +793,12 @@ export class RemotePool {
   /** Gives up every pending call now (each rejects with `PoolClosedError`; queued jobs are removed, running ones told to abort), then lets Redis go. */
   async terminate(): Promise<void> {
     if (this.#state !== 'closed') {
-      const ids: string[] = [];
-      for (const call of [...this.#calls.values()]) {
-        if (call.added) ids.push(call.id);
-        this.#settle(call, false, new PoolClosedError(`${call.what}: the pool was terminated before the task ended`));
-      }
-      if (ids.length > 0) {
-        this.#cancel(ids);
+      const calls = [...this.#calls.values()];
+      for (const call of calls) this.#settle(call, false, new PoolClosedError(`${call.what}: the pool was terminated before the task ended`));
+      if (calls.some((c) => c.job?.added)) {
+        this.#cancel(calls);
         // Let the cancellations reach Redis before the connection goes.
+        await new Promise((r) => setTimeout(r, 0));
         await this.#client?.ping().catch(() => {});
       }
       void this.#shutdown();

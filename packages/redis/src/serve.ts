@@ -21,7 +21,10 @@ import type { Redis } from 'ioredis';
 import { type Connection, type ConnectionConfig, connect, connectionConfig, defaultConnection, scrub } from './connection.js';
 import { ForeignJobError, PayloadTooLargeError, TaskLostError } from './errors.js';
 import {
+  CALL_ID,
+  type JobCall,
   type JobData,
+  MAX_BATCH,
   PREFIX,
   RESULTS_TTL_S,
   ST_ERROR,
@@ -110,17 +113,15 @@ function moduleUrl(what: string, name: string, spec: unknown): string {
 function isJobData(d: unknown): d is JobData {
   if (typeof d !== 'object' || d === null) return false;
   const j = d as JobData;
-  return (
-    j.tk === VERSION &&
-    typeof j.c === 'string' &&
-    /^[0-9a-f]{12}$/.test(j.c) &&
-    typeof j.m === 'string' &&
-    typeof j.f === 'string' &&
-    typeof j.a === 'string' &&
-    (j.k === 0 || j.k === 1 || j.k === 2) &&
-    Number.isInteger(j.n) &&
-    j.n >= 1
-  );
+  if (j.tk !== VERSION || typeof j.c !== 'string' || !/^[0-9a-f]{12}$/.test(j.c) || !Number.isInteger(j.n) || j.n < 1) return false;
+  if (!Array.isArray(j.q) || j.q.length === 0 || j.q.length > MAX_BATCH) return false;
+  for (const row of j.q) {
+    if (!Array.isArray(row) || row.length !== 6) return false;
+    const [id, m, f, k, a, p] = row;
+    if (typeof id !== 'string' || !CALL_ID.test(id) || !id.startsWith(j.c)) return false;
+    if (typeof m !== 'string' || typeof f !== 'string' || typeof a !== 'string' || (k !== 0 && k !== 1 && k !== 2) || (p !== 0 && p !== 1)) return false;
+  }
+  return true;
 }
 
 /**
@@ -241,54 +242,38 @@ export async function serve(options: ServeOptions): Promise<Server> {
     return q;
   };
 
-  const processor = async (job: Job): Promise<void> => {
-    const data = job.data as unknown;
-    const jobId = job.id ?? '';
-    if (!isJobData(data) || !/^[0-9a-f]{12}\.[0-9a-z]+$/.test(jobId)) {
-      say(`job ${JSON.stringify(jobId)} (${JSON.stringify(job.name)}) is not a threadkit call; failed it`);
-      throw new ForeignJobError(`job ${jobId} in queue ${name} is not a threadkit call (no threadkit data); threadkit workers serve only RemotePool calls`);
-    }
-    const attempt = Math.max(1, job.attemptsStarted);
+  /** Runs one call of a job and sends its answer; never throws. */
+  const runCall = async (row: JobCall, caller: string, attempt: number, maxAttempts: number, gaveUp: boolean): Promise<void> => {
+    const [callId, m, f, kind, a, wantsProgress] = row;
     const started = performance.now();
     let status = ST_OK;
     let payload: Uint8Array;
     let at = where;
     busy++;
     const controller = new AbortController();
-    running.set(jobId, controller);
+    running.set(callId, controller);
     try {
-      if (cancelled.has(jobId)) throw new AbortError(`${data.m}.${data.f}: cancelled by its caller before it started`);
-      if (attempt > data.n) {
+      if (gaveUp || cancelled.has(callId)) throw new AbortError(`${m}.${f}: cancelled by its caller before it started`);
+      if (attempt > maxAttempts) {
         throw new TaskLostError(
-          data.n === 1
-            ? `${data.m}.${data.f}: its worker died or stalled while holding it, and the call allows one run at most (maxAttempts 1); it may or may not have run`
-            : `${data.m}.${data.f}: its workers died or stalled under it ${data.n} times (maxAttempts ${data.n}); it is not run again`,
+          maxAttempts === 1
+            ? `${m}.${f}: its worker died or stalled while holding it, and the call allows one run at most (maxAttempts 1); it may or may not have run`
+            : `${m}.${f}: its workers died or stalled under it ${maxAttempts} times (maxAttempts ${maxAttempts}); it is not run again`,
         );
       }
-      const url = modules.get(data.m);
+      const url = modules.get(m);
       if (url === undefined) {
-        const e = new TaskNotFoundError(data.m, data.f, []);
-        e.message = `Cannot run task: worker ${where} serves no task module named ${JSON.stringify(data.m)}; it serves ${[...modules.keys()].map((k) => JSON.stringify(k)).join(', ')} (start it with --tasks ${data.m}=./path/to/module.js)`;
+        const e = new TaskNotFoundError(m, f, []);
+        e.message = `Cannot run task: worker ${where} serves no task module named ${JSON.stringify(m)}; it serves ${[...modules.keys()].map((k) => JSON.stringify(k)).join(', ')} (start it with --tasks ${m}=./path/to/module.js)`;
         throw e;
       }
-      let args: Uint8Array;
-      try {
-        args = Buffer.from(data.a, 'base64');
-      } catch {
-        throw new ForeignJobError(`job ${jobId}: its arguments are not base64`);
-      }
-      const ctx: TaskContext & { progress?: ProgressSink } = { callId: jobId, attempt, maxAttempts: data.n, worker: { id, host, pid: process.pid } };
-      const wantsProgress = data.p === 1;
-      const result = (await pool.apply(
-        runner.run,
-        [data.m, url, data.f, data.k, args, wantsProgress ? { ...ctx, progress: startProgress() as ProgressSink } : ctx],
-        {
-          signal: controller.signal,
-        },
-      )) as Uint8Array;
+      const args = Buffer.from(a, 'base64');
+      const ctx: TaskContext & { progress?: ProgressSink } = { callId, attempt, maxAttempts, worker: { id, host, pid: process.pid } };
+      if (wantsProgress === 1) ctx.progress = startProgress() as ProgressSink;
+      const result = (await pool.apply(runner.run, [m, url, f, kind, args, ctx], { signal: controller.signal })) as Uint8Array;
       if (result.length > maxPayload) {
         throw new PayloadTooLargeError(
-          `${data.m}.${data.f}: its result takes ${result.length} bytes encoded, more than the worker's maxPayload (${maxPayload}); return less, or raise maxPayload`,
+          `${m}.${f}: its result takes ${result.length} bytes encoded, more than the worker's maxPayload (${maxPayload}); return less, or raise maxPayload`,
           result.length,
           maxPayload,
         );
@@ -306,11 +291,26 @@ export async function serve(options: ServeOptions): Promise<Server> {
         payload = encodeError(error);
       }
     } finally {
-      running.delete(jobId);
+      running.delete(callId);
       busy--;
     }
     done++;
-    await push(data.c, writeFrame(status, jobId, performance.now() - started, at, payload));
+    await push(caller, writeFrame(status, callId, performance.now() - started, at, payload));
+  };
+
+  const processor = async (job: Job): Promise<void> => {
+    const data = job.data as unknown;
+    const jobId = job.id ?? '';
+    if (!isJobData(data) || !CALL_ID.test(jobId)) {
+      say(`job ${JSON.stringify(jobId)} (${JSON.stringify(job.name)}) is not a threadkit call; failed it`);
+      throw new ForeignJobError(`job ${jobId} in queue ${name} is not a threadkit call (no threadkit data); threadkit workers serve only RemotePool calls`);
+    }
+    const attempt = Math.max(1, job.attemptsStarted);
+    const rows = data.q;
+    // A batch's calls given up on before this worker heard of it left a marker.
+    const marks = rows.length > 1 ? await client.mget(rows.map((r) => keys.cancelled(name, r[0]))) : undefined;
+    // All in one turn: the local pool sends them to its threads in one message.
+    await Promise.all(rows.map((row, i) => runCall(row, data.c, attempt, data.n, marks?.[i] === '1')));
   };
 
   // BullMQ leaves a connection it was given open: this one is closed after the worker.

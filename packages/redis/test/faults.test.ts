@@ -179,6 +179,26 @@ describe('cancellation', () => {
     expect(await pool.apply(tasks.logged, [log, 10])).toEqual({ worker: 'A', attempt: 1 });
     expect(lines(log).filter((l) => l.startsWith('started'))).toHaveLength(1);
   });
+  it('a call of a batch (apply calls of one turn share a job) that is given up on before a worker takes the batch never runs; the others do', async () => {
+    const name = 'batchcancel';
+    await using pool = new RemotePool({ connection: shared.url, name });
+    const log = logFile();
+    const controller = new AbortController();
+    const keep1 = pool.apply(tasks.logged, [log, 10]);
+    const dropped = pool.apply(tasks.logged, [log, 10], { signal: controller.signal });
+    const keep2 = pool.apply(tasks.logged, [log, 10]);
+    const q = new Queue(name, { connection: { host: '127.0.0.1', port: shared.port }, prefix: 'threadkit' });
+    // One job for the three calls.
+    for (let i = 0; i < 400 && (await q.getWaitingCount()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await q.getWaitingCount()).toBe(1);
+    await q.close();
+    controller.abort();
+    await expect(dropped).rejects.toBeInstanceOf(AbortError);
+    await worker(shared.url, name, 'A');
+    expect(await keep1).toEqual({ worker: 'A', attempt: 1 });
+    expect(await keep2).toEqual({ worker: 'A', attempt: 1 });
+    expect(lines(log).filter((l) => l.startsWith('started'))).toHaveLength(2);
+  });
 });
 
 describe('Redis faults', () => {
