@@ -215,7 +215,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     new Promise((ok, fail) => {
       let b = outbox.get(caller);
       if (!b) {
-        if (outbox.size === 0) setImmediate(flush);
+        if (outbox.size === 0) queueMicrotask(flush);
         b = { frames: [], waiters: [] };
         outbox.set(caller, b);
       }
