@@ -10,7 +10,8 @@ import { serve } from './serve.js';
 
 const USAGE = `usage: threadkit-worker --name NAME --tasks MODULE=PATH [--tasks MODULE=PATH…]
                         [--connection redis://host:port] [--size N] [--kind thread|process]
-                        [--concurrency N] [--lease MS] [--abort-grace MS] [--max-payload BYTES] [--quiet]
+                        [--concurrency N] [--lease MS] [--abort-grace MS] [--max-payload BYTES]
+                        [--connect-timeout MS] [--quiet]
 
   --connection  Redis URL (redis:// or rediss://, user and password in it if needed); default REDIS_URL or redis://127.0.0.1:6379
   --name        the queue's name, as the RemotePool gives it
@@ -19,6 +20,9 @@ const USAGE = `usage: threadkit-worker --name NAME --tasks MODULE=PATH [--tasks 
   --kind        thread (default) or process
   --concurrency jobs held at once; default max(16, 4 × size)
   --lease       a job's lease in ms (a dead worker's jobs move on within 1.5 leases); default 10000
+  --abort-grace ms a cancelled task has to stop before its thread or process is killed; default 1000
+  --max-payload the largest result in bytes, once encoded; default 16 MiB
+  --connect-timeout  ms to wait for Redis at start before giving up (exit 1); default 10000
   --quiet       no log lines`;
 
 function fail(message: string): never {
@@ -39,6 +43,7 @@ try {
       lease: { type: 'string' },
       'abort-grace': { type: 'string' },
       'max-payload': { type: 'string' },
+      'connect-timeout': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -81,6 +86,7 @@ try {
     ...optional('lease', int('lease')),
     ...optional('abortGrace', int('abort-grace')),
     ...optional('maxPayload', int('max-payload')),
+    ...optional('connectTimeout', int('connect-timeout')),
     ...(values.quiet ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
   });
   let stopping = false;

@@ -3,10 +3,11 @@
  * restarted (with and without its data) and paused past a lease, a wrong password, Redis
  * unreachable, foreign jobs. Every call settles exactly once; nothing hangs.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AbortError, TimeoutError } from '@threadkit/core';
 import { RedisConnectionError, RemotePool, TaskLostError, remoteTasks } from '@threadkit/redis';
 import { Queue } from 'bullmq';
@@ -261,6 +262,26 @@ describe('Redis faults', () => {
     expect(error).toBeInstanceOf(RedisConnectionError);
     expect((error as RedisConnectionError).reason).toBe('unreachable');
     expect((error as Error).message).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('threadkit-worker: bad usage exits 2 with its usage; Redis unreachable exits 1 naming no password', async () => {
+    const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
+    const run = (args: string[]): { status: number | null; stderr: string } => {
+      const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000 });
+      return { status: r.status, stderr: r.stderr };
+    };
+    const usage = run(['--name', 'x']);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('--tasks is required');
+    expect(run(['--name', 'x', '--tasks', 'oops']).stderr).toContain('--tasks takes MODULE=PATH');
+    expect(run(['--name', 'x', '--tasks', 't=./t.js', '--kind', 'fiber']).stderr).toContain('--kind takes thread or process');
+    const port = await freePort();
+    const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tasks.ts');
+    const down = run(['--name', 'x', '--tasks', `t=${fixture}`, '--connection', `redis://bob:pa55word@127.0.0.1:${port}`, '--connect-timeout', '300']);
+    expect(down.status).toBe(1);
+    expect(down.stderr).toContain('RedisConnectionError');
+    expect(down.stderr).toContain(`redis://bob:***@127.0.0.1:${port}`);
+    expect(down.stderr).not.toContain('pa55word');
   });
 
   it('a wrong password or ACL user gives RedisConnectionError naming no credential; the right one works', async () => {

@@ -1,7 +1,7 @@
 // Type tests of RemotePool: checked by `tsc -p tsconfig.test.json` (part of `pnpm test`). Each
 // `@ts-expect-error` fails the build if the line after it stops being an error.
 import { taskModule } from '@threadkit/core';
-import { RemotePool, type RemotePoolStats, remoteTasks, type TaskContext, taskContext } from '@threadkit/redis';
+import { type RemotePool, type RemotePoolStats, remoteTasks, type TaskContext, taskContext } from '@threadkit/redis';
 
 const tasks = remoteTasks<typeof import('./fixtures/tasks.ts')>('tasks');
 declare const pool: RemotePool;
