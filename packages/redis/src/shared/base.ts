@@ -3,10 +3,21 @@
  * share of the process's connections, leases renewed on a timer, and the one waiting loop that
  * every blocking call uses (pub/sub wake-ups, re-checked at least every lease/2 so a lost message
  * cannot hang a wait, with `timeout` and `signal`).
+ *
+ * Redis going away. The clients wait through an outage (`maxRetriesPerRequest: null`): a command
+ * sent while Redis is paused, killed or cut off stays queued (in ioredis, or unread in the
+ * server's socket) and runs when Redis is back. So nothing here awaits a command bare: a wait
+ * races each command against its deadline and its signal ({@link race}) and ends on time, and a
+ * call without a timeout of its own gives up after `connectTimeout`. A command given up on may
+ * still run later; each attempt of a wait registers how to make that harmless ({@link Attempt}),
+ * relying on one fact: the commands of one process go to Redis over one connection, in the order
+ * they were sent (ioredis keeps that order through a reconnect: unanswered commands are sent
+ * again first, then the offline queue), so a command sent after another runs after it.
  */
 import { InvalidStateError } from '@threadkit/core';
 import { abortError, checkOptionsObject, checkSignal, checkTimeout, describe } from '@threadkit/core/pool-kit';
 import { type Connection, type ConnectionConfig, connectionConfig, defaultConnection } from '../connection.js';
+import { RedisConnectionError } from '../errors.js';
 import { Hub, type ScriptClient } from './hub.js';
 
 /** Options every shared object takes. */
@@ -84,6 +95,68 @@ class Bell {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
+}
+
+const LATE = Symbol('late');
+const ABORTED = Symbol('aborted');
+
+/**
+ * What a wait gives each attempt, to settle who owns the attempt's outcome when the wait ends
+ * while its command is unanswered (the command may still run when Redis is back).
+ */
+export interface Attempt {
+  /** Registers the undo to run, synchronously and at most once, if the wait gives up on this attempt. */
+  onGiveUp(undo: () => void): void;
+  /**
+   * Called by the attempt when its answer came: true if the wait takes it (from then on the wait
+   * cannot give up on it), false if the wait already gave up (the undo ran: the attempt must
+   * treat its answer as not delivered). One synchronous decision, so an answer is never both
+   * delivered and undone, nor neither.
+   */
+  claim(): boolean;
+}
+
+/**
+ * Settles with `p`'s value (boxed), or with LATE when `deadline` (a `performance.now()` time)
+ * passes first, or ABORTED when `signal` aborts first (an abort before the call does not count:
+ * callers check `signal.aborted` themselves where core does), unless `attempt` was claimed. `p`
+ * runs on either way; giving up runs the attempt's undo there and then.
+ */
+function race<U>(
+  p: Promise<U>,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  attempt?: { state: 'open' | 'claimed' | 'given'; undo?: () => void },
+): Promise<{ value: U } | typeof LATE | typeof ABORTED> {
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const giveUp = (why: typeof LATE | typeof ABORTED): void => {
+      if (attempt) {
+        if (attempt.state !== 'open') return; // claimed: its value is on its way
+        attempt.state = 'given';
+        attempt.undo?.();
+      }
+      done();
+      resolve(why);
+    };
+    const onAbort = (): void => giveUp(ABORTED);
+    if (Number.isFinite(deadline)) timer = setTimeout(() => giveUp(LATE), Math.max(0, Math.min(MAX_MS, deadline - performance.now())));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (value) => {
+        done();
+        resolve({ value });
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
 }
 
 /** A value a wait produced (boxed: a queue's item may itself be `undefined`). */
@@ -218,35 +291,94 @@ export abstract class RemoteObject {
     return bell;
   }
 
+  /** The error of a call that Redis did not answer within `connectTimeout`. */
+  protected unreachable(what: string, more = ''): RedisConnectionError {
+    return new RedisConnectionError(
+      `${what}: Redis at ${this.#config.label} did not answer within ${this.#connectTimeout} ms (connectTimeout)${more}; it is down, paused or cut off`,
+      'unreachable',
+    );
+  }
+
+  /**
+   * Runs `fn` with the client, for a call that has no timeout of its own: throws
+   * `RedisConnectionError` (unreachable) when Redis has not answered within `connectTimeout`. The
+   * command stays queued and may run when Redis is back: callers use this only for reads, and for
+   * writes whose late run is what the caller asked for anyway (a release, a set, a close).
+   */
+  protected async call<U>(what: string, fn: (client: ScriptClient) => Promise<U>): Promise<U> {
+    const r = await race(this.client(what).then(fn), performance.now() + this.#connectTimeout, undefined);
+    if (r === LATE || r === ABORTED) throw this.unreachable(what);
+    return r.value;
+  }
+
   /**
    * The waiting loop: tries `attempt` until it gives a value, waking on this object's messages and
    * at least every lease/2 (then `onPoll` runs first, e.g. to take back a dead consumer's items).
    * Returns undefined when `blocking` is false or `timeout` ms pass; throws `AbortError` when the
    * signal aborts. `attempt` may throw to end the wait (e.g. a closed queue).
+   *
+   * Every step is raced against the wait's end, so a command stuck on a Redis that went away never
+   * holds the wait past its `timeout` or its signal. A wait with no time of its own (`blocking:
+   * false`, `timeout: 0`) gives Redis `connectTimeout` to answer, then throws
+   * `RedisConnectionError`. When the wait ends on an attempt still unanswered, that attempt's
+   * registered undo runs (see {@link Attempt}).
    */
   protected async waitFor<T>(
     what: string,
     wait: Wait,
-    attempt: () => Promise<Got<T> | undefined>,
-    onPoll?: () => Promise<unknown>,
+    attempt: (client: ScriptClient, attempt: Attempt) => Promise<Got<T> | undefined>,
+    onPoll?: (client: ScriptClient) => Promise<unknown>,
   ): Promise<Got<T> | undefined> {
     const start = performance.now();
-    const first = await attempt();
+    const blocking = wait.blocking && wait.timeout !== 0;
+    const deadline = !blocking ? start + this.#connectTimeout : wait.timeout === undefined ? Number.POSITIVE_INFINITY : start + wait.timeout;
+    /** `p`'s value, or undefined when the deadline passed; throws when the signal aborts (or, not blocking, when Redis is silent). */
+    const within = async <U>(p: Promise<U>, state?: { state: 'open' | 'claimed' | 'given'; undo?: () => void }): Promise<{ value: U } | undefined> => {
+      const r = await race(p, deadline, wait.signal, state);
+      if (r !== LATE && r !== ABORTED) return r;
+      if (r === ABORTED) throw abortError(what, wait.signal!);
+      if (!blocking) throw this.unreachable(what);
+      return undefined;
+    };
+    const once = async (client: ScriptClient): Promise<Got<T> | undefined | typeof LATE> => {
+      const state: { state: 'open' | 'claimed' | 'given'; undo?: () => void } = { state: 'open' };
+      const r = await within(
+        attempt(client, {
+          onGiveUp: (undo) => {
+            state.undo = undo;
+          },
+          claim: () => {
+            if (state.state === 'given') return false;
+            state.state = 'claimed';
+            return true;
+          },
+        }),
+        state,
+      );
+      return r ? r.value : LATE;
+    };
+    const c = await within(this.client(what));
+    if (!c) return undefined;
+    const client = c.value;
+    const first = await once(client);
+    if (first === LATE) return undefined;
     if (first) return first;
     if (wait.signal?.aborted) throw abortError(what, wait.signal);
-    if (!wait.blocking || wait.timeout === 0) return undefined;
-    const deadline = wait.timeout === undefined ? Number.POSITIVE_INFINITY : start + wait.timeout;
-    const bell = await this.#listen(what);
+    if (!blocking) return undefined;
+    const b = await within(this.#listen(what));
+    if (!b) return undefined;
+    const bell = b.value;
     const poll = Math.max(10, Math.floor(this.lease / 2));
     for (;;) {
       const seen = bell.count;
-      const got = await attempt();
+      const got = await once(client);
+      if (got === LATE) return undefined;
       if (got) return got;
       if (wait.signal?.aborted) throw abortError(what, wait.signal);
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
       const rung = await bell.wait(seen, Math.min(left, poll), wait.signal);
-      if (!rung && onPoll) await onPoll().catch(() => {});
+      if (!rung && onPoll && !(await within(onPoll(client).catch(() => {})))) return undefined;
     }
   }
 
@@ -264,9 +396,14 @@ export abstract class RemoteObject {
     if (this.#disconnected) return;
     const client = this.#client;
     // Gives back first, while the handle still works.
+    // Bounded: during an outage the give-back stays queued (it runs if Redis comes back before the
+    // connection closes); what is not given back comes back when its lease runs out.
     if (client) {
-      const c = await client.catch(() => undefined);
-      if (c) await this.teardown(c).catch(() => {});
+      await race(
+        client.then((c) => this.teardown(c)).catch(() => {}),
+        performance.now() + this.#connectTimeout,
+        undefined,
+      );
     }
     this.#disconnected = true;
     for (const timer of this.#timers) clearInterval(timer);
@@ -275,7 +412,7 @@ export abstract class RemoteObject {
     this.#unlisten = undefined;
     const hub = this.#hub;
     this.#hub = undefined;
-    await hub?.release();
+    await hub?.release(this.#connectTimeout);
   }
 
   /** `await using` support: leaving the scope disconnects the handle. */

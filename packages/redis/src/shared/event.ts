@@ -38,29 +38,26 @@ export class RemoteEvent extends RemoteObject {
 
   /** Sets the flag and wakes every waiter. */
   async set(): Promise<void> {
-    const client = await this.client(`Cannot set ${this.label}`);
-    await client.tkEventSet(this.#flag(), this.#sets(), this.channel);
+    await this.call(`Cannot set ${this.label}`, (client) => client.tkEventSet(this.#flag(), this.#sets(), this.channel));
   }
 
   /** Clears the flag. */
   async clear(): Promise<void> {
-    const client = await this.client(`Cannot clear ${this.label}`);
-    await client.del(this.#flag());
+    await this.call(`Cannot clear ${this.label}`, (client) => client.del(this.#flag()));
   }
 
   /** Whether the flag is set. */
   async isSet(): Promise<boolean> {
-    const client = await this.client(`Cannot read ${this.label}`);
-    return (await client.exists(this.#flag())) === 1;
+    return (await this.call(`Cannot read ${this.label}`, (client) => client.exists(this.#flag()))) === 1;
   }
 
   /** Waits until the flag is set. Resolves true when it is, false when `timeout` ms pass first. */
   async wait(options?: RemoteWaitOptions | number): Promise<boolean> {
     const what = `Cannot wait for ${this.label}`;
     const wait = checkWait(what, typeof options === 'number' ? { timeout: options } : options, WAIT_KEYS);
-    const client = await this.client(what);
     let sets: string | null | undefined;
-    const got = await this.waitFor(what, wait, async () => {
+    // Read-only attempts: one given up on has nothing to undo.
+    const got = await this.waitFor(what, wait, async (client) => {
       const [flag, n] = await client.mget(this.#flag(), this.#sets());
       if (flag === '1') return { value: true };
       // A set() since the wait began counts, even if a clear() followed it.

@@ -96,8 +96,12 @@ export class Hub {
     };
   }
 
-  /** Gives back a share; the last one closes the connections. */
-  async release(): Promise<void> {
+  /**
+   * Gives back a share; the last one closes the connections: `QUIT` (after the commands already
+   * sent), or at once when Redis does not answer it within `timeout` ms (down or paused: the
+   * commands still queued are dropped, and what they would have given back comes back by lease).
+   */
+  async release(timeout = 5_000): Promise<void> {
     if (--this.#users > 0) return;
     hubs.delete(this.key);
     const clients = [this.#client, this.#subscriber];
@@ -106,7 +110,13 @@ export class Hub {
       clients.map(async (p) => {
         const c = await p?.catch(() => undefined);
         if (!c) return;
-        await c.quit().catch(() => c.disconnect());
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeout);
+        });
+        await Promise.race([c.quit().catch(() => {}), late]);
+        clearTimeout(timer);
+        c.disconnect();
       }),
     );
   }

@@ -2,6 +2,11 @@
  * `RemoteLock`: core's `Lock` across machines. `SET key token NX PX lease`, renewed every lease/3
  * while held; a fencing token from `INCR` on every acquisition; and a "held" marker that only
  * `release()` deletes, so the next taker after a holder whose lease ran out learns it (`ownerDied`).
+ *
+ * An acquire attempt given up on (timeout, signal, Redis silent) may still take the lock when Redis
+ * is back. Its undo is a release by that attempt's own token, sent at once: it runs after the
+ * attempt (one connection, in order), and a token is never reused, so it frees the lock only if
+ * that very attempt took it, never anyone else's; if the attempt never runs, it does nothing.
  */
 import { InvalidStateError, TimeoutError } from '@threadkit/core';
 import { describe } from '@threadkit/core/pool-kit';
@@ -68,13 +73,20 @@ export class RemoteLock extends RemoteObject {
   async acquire(options?: RemoteAcquireOptions): Promise<boolean> {
     const what = `Cannot acquire ${this.label}`;
     const wait = checkWait(what, options, ACQUIRE_KEYS);
-    const client = await this.client(what);
-    const got = await this.waitFor(what, wait, async () => {
+    let client: ScriptClient | undefined;
+    const got = await this.waitFor(what, wait, async (c, attempt) => {
       const t = token();
-      const answer = (await client.tkLockAcquire(...this.#keys(), t, this.lease)) as [number, number] | null;
+      const [owner, held] = this.#keys();
+      attempt.onGiveUp(() => {
+        c.tkLockRelease(owner, held, t, this.channel).catch(() => {});
+      });
+      const answer = (await c.tkLockAcquire(...this.#keys(), t, this.lease)) as [number, number] | null;
+      if (!attempt.claim()) return undefined;
+      client = c;
       return answer ? { value: [t, answer] as const } : undefined;
     });
-    if (!got) return false;
+    if (!got || !client) return false;
+    const c = client;
     const [t, [fence, died]] = got.value;
     this.#token = t;
     this.#lost = false;
@@ -83,7 +95,7 @@ export class RemoteLock extends RemoteObject {
     this.#stopRenew?.();
     this.#stopRenew = this.every(Math.floor(this.lease / 3), async () => {
       if (this.#token !== t) return;
-      if ((await client.tkLockRenew(this.#keys()[0], t, this.lease)) === 0 && this.#token === t) {
+      if ((await c.tkLockRenew(this.#keys()[0], t, this.lease)) === 0 && this.#token === t) {
         this.#lost = true;
         this.#stopRenew?.();
       }
@@ -91,17 +103,21 @@ export class RemoteLock extends RemoteObject {
     return true;
   }
 
-  /** Releases the lock. Throws `InvalidStateError` if this handle does not hold it, or when its lease ran out and another holder took it. */
+  /**
+   * Releases the lock. Throws `InvalidStateError` if this handle does not hold it, or when its lease
+   * ran out and another holder took it. When Redis does not answer within `connectTimeout`, throws
+   * `RedisConnectionError` (unreachable); the handle has let go all the same: the release runs when
+   * Redis is back, and the lock is free at the latest when its lease runs out (renewals stopped).
+   */
   async release(): Promise<void> {
     const what = `Cannot release ${this.label}`;
     const t = this.#token;
     if (t === undefined) throw new InvalidStateError(`${what}: it is not held by this handle; release only what acquire() gave you`);
-    const client = await this.client(what);
     this.#token = undefined;
     this.#stopRenew?.();
     this.#stopRenew = undefined;
     const [owner, held] = this.#keys();
-    const answer = await client.tkLockRelease(owner, held, t, this.channel);
+    const answer = await this.call(what, (client) => client.tkLockRelease(owner, held, t, this.channel));
     if (answer === 0) {
       throw new InvalidStateError(
         `${what}: its lease ran out while held${this.#lost ? ' (a renewal found it gone)' : ''} and another holder took it: this process stalled or lost Redis for longer than lease (${this.lease} ms); use a longer lease, or check the fence`,
@@ -111,8 +127,7 @@ export class RemoteLock extends RemoteObject {
 
   /** Whether anyone holds it now. */
   async locked(): Promise<boolean> {
-    const client = await this.client(`Cannot read ${this.label}`);
-    return (await client.exists(this.#keys()[0])) === 1;
+    return (await this.call(`Cannot read ${this.label}`, (client) => client.exists(this.#keys()[0]))) === 1;
   }
 
   /** Runs `fn` while holding the lock, and releases it however `fn` ends. Throws `TimeoutError` when it cannot be taken in time. */

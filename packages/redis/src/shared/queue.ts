@@ -19,6 +19,7 @@
 import { DataCloneError, QueueClosedError, QueueEmptyError, QueueFullError, TimeoutError } from '@threadkit/core';
 import { Decoder, Encoder } from '@threadkit/core/codec';
 import { describe } from '@threadkit/core/pool-kit';
+import { RedisConnectionError } from '../errors.js';
 import { checkWait, type Got, QUEUE_WAIT_KEYS, RemoteObject, type RemoteOptions, token, WAIT_KEYS, type Wait } from './base.js';
 import type { ScriptClient } from './hub.js';
 
@@ -65,6 +66,10 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
   readonly #id = token();
   /** This handle has taken items (or tried to): it has a lease to renew. */
   #consumer = false;
+  /** The items at the head of the processing list that are the caller's, as of the last command sent (see the top of this file). */
+  #owned = 0;
+  /** Get attempts sent whose answer a caller still waits for. */
+  #live = 0;
 
   constructor(name: string, options?: RemoteQueueOptions) {
     super(new.target.name, 'q', name, options, ['maxsize']);
@@ -129,11 +134,15 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
     const what = `Cannot put on ${this.label}`;
     const wait = checkWait(what, options, QUEUE_WAIT_KEYS);
     const bytes = this.#encode(item);
-    const client = await this.client(what);
+    // Set when the wait ended on an unanswered attempt: that attempt may still put the item.
+    let unknown = false;
     const got = await this.waitFor(
       what,
       wait,
-      async () => {
+      async (client, attempt) => {
+        attempt.onGiveUp(() => {
+          unknown = true;
+        });
         const n = await client.tkQueuePut(
           this.key('items'),
           this.key('closed'),
@@ -143,12 +152,24 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
           this.joinable ? 1 : 0,
           this.channel,
         );
+        if (!attempt.claim()) return undefined;
         if (n === -1) throw new QueueClosedError(`${what}: it is closed`);
         return n === -2 ? undefined : { value: n };
       },
-      () => this.#recover(client),
-    );
+      (client) => this.#recover(client),
+    ).catch((error: unknown) => {
+      throw unknown ? this.#maybePut(what, error) : error;
+    });
+    if (!got && unknown) throw this.#maybePut(what, undefined);
     if (!got) throw new QueueFullError(`${what}: it is full (maxsize ${this.maxsize})${afterWaiting(wait)}`);
+  }
+
+  #maybePut(what: string, cause: unknown): RedisConnectionError {
+    return new RedisConnectionError(
+      `${what}: Redis did not answer before the wait ended${cause instanceof Error ? ` (${cause.message})` : ''}; the item may or may not have been put (the command runs if Redis comes back)`,
+      'unreachable',
+      { cause },
+    );
   }
 
   /** Puts an item without waiting: throws `QueueFullError` when it is full. */
@@ -163,32 +184,62 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
   async get(options?: RemoteQueueWaitOptions): Promise<T> {
     const what = `Cannot get from ${this.label}`;
     const wait = checkWait(what, options, QUEUE_WAIT_KEYS);
-    const client = await this.client(what);
     this.#consumer = true;
     const got: Got<T> | undefined = await this.waitFor(
       what,
       wait,
-      async () => {
-        const answer = await client.tkQueueGetBuffer(
-          this.key('items'),
-          this.processing,
-          this.key('closed'),
-          this.key(`lease:${this.#id}`),
-          this.key('consumers'),
-          this.#id,
-          this.lease,
-          this.joinable ? 0 : 1,
-          this.maxsize,
-          this.channel,
-        );
+      async (client, attempt) => {
+        // The caller is done with a plain queue's last item once it asks for the next: this
+        // attempt acknowledges it, so no later command may count it as owned.
+        const ack = this.joinable ? 0 : this.#owned;
+        if (!this.joinable) this.#owned = 0;
+        let given = false;
+        let counted = true;
+        const uncount = (): void => {
+          if (counted) this.#live--;
+          counted = false;
+        };
+        attempt.onGiveUp(() => {
+          given = true;
+          uncount();
+        });
+        this.#live++;
+        const answer = await client
+          .tkQueueGetBuffer(
+            this.key('items'),
+            this.processing,
+            this.key('closed'),
+            this.key(`lease:${this.#id}`),
+            this.key('consumers'),
+            this.#id,
+            this.lease,
+            ack,
+            this.joinable ? this.#owned : 0,
+            this.maxsize,
+            this.channel,
+          )
+          .finally(uncount);
+        if (!given && !attempt.claim()) given = true; // (the undo ran, inside claim's decision)
+        if (given) {
+          // Given up on: an item it moved is not the caller's. Give it back now unless an attempt
+          // still in flight will (it was sent later, so it runs later, and trims first).
+          if (Buffer.isBuffer(answer) && this.#live === 0) this.#trim(client);
+          return undefined;
+        }
         if (answer === -1) throw new QueueClosedError(`${what}: it is closed and empty`);
         if (answer === 0) return undefined;
+        this.#owned++;
         return { value: decoder.decode(answer as Buffer) as T };
       },
-      () => this.#recover(client),
+      (client) => this.#recover(client),
     );
     if (!got) throw new QueueEmptyError(`${what}: it is empty${afterWaiting(wait)}`);
     return got.value;
+  }
+
+  /** Moves the items of given-up attempts back to the head of the queue (errors ignored: the next get or leave trims too). */
+  #trim(client: ScriptClient): void {
+    client.tkQueueTrim(this.key('items'), this.processing, this.key(`lease:${this.#id}`), this.#owned, this.channel).catch(() => {});
   }
 
   /** Takes the first item without waiting: throws `QueueEmptyError` when it is empty. */
@@ -198,8 +249,7 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
 
   /** The number of items in it now, not counting items being handled by consumers (a snapshot, as in Python). */
   async qsize(): Promise<number> {
-    const client = await this.client(`Cannot read ${this.label}`);
-    return client.llen(this.key('items'));
+    return this.call(`Cannot read ${this.label}`, (client) => client.llen(this.key('items')));
   }
 
   /** Whether it is empty now (a snapshot). */
@@ -214,14 +264,12 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
 
   /** Closes it for everyone: `put` throws from now on; `get` drains what is left, then throws `QueueClosedError`. This handle stays usable; {@link disconnect} lets go of it. */
   async close(): Promise<void> {
-    const client = await this.client(`Cannot close ${this.label}`);
-    await client.tkQueueClose(this.key('closed'), this.channel);
+    await this.call(`Cannot close ${this.label}`, (client) => client.tkQueueClose(this.key('closed'), this.channel));
   }
 
   /** Whether it is closed. */
   async closed(): Promise<boolean> {
-    const client = await this.client(`Cannot read ${this.label}`);
-    return (await client.exists(this.key('closed'))) === 1;
+    return (await this.call(`Cannot read ${this.label}`, (client) => client.exists(this.key('closed')))) === 1;
   }
 
   /** Yields items until the queue is closed and drained. */
@@ -236,18 +284,17 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
     }
   }
 
-  /** A consumer leaving: a plain queue's last item is done; a joinable queue's items not marked done go back to the head of the queue. */
+  /** A consumer leaving: a plain queue's last item is done; a joinable queue's items not marked done, and those of given-up attempts, go back to the head of the queue. */
   protected override async teardown(client: ScriptClient): Promise<void> {
     if (!this.#consumer) return;
-    await client.tkQueueLeave(
-      this.key('items'),
-      this.processing,
-      this.key(`lease:${this.#id}`),
-      this.key('consumers'),
-      this.#id,
-      this.joinable ? 1 : 0,
-      this.channel,
-    );
+    const ack = this.joinable ? 0 : this.#owned;
+    this.#owned = 0;
+    await client.tkQueueLeave(this.key('items'), this.processing, this.key(`lease:${this.#id}`), this.key('consumers'), this.#id, ack, this.channel);
+  }
+
+  /** Counts one owned item as done (a joinable queue's taskDone, sent in order with the gets). */
+  protected doneOne(): void {
+    this.#owned = Math.max(0, this.#owned - 1);
   }
 }
 
@@ -269,8 +316,11 @@ export class RemoteJoinableQueue<T = unknown> extends RemoteQueue<T> {
   /** Marks one item as done (the oldest this handle got and did not mark done yet). Throws `RangeError` when called more times than items were put. */
   async taskDone(): Promise<void> {
     const what = `Cannot call taskDone() on ${this.label}`;
-    const client = await this.client(what);
-    const left = await client.tkQueueTaskDone(this.key('unfinished'), this.processing, this.channel);
+    // Bounded by connectTimeout; a taskDone that Redis did not answer still runs when it is back.
+    const left = await this.call(what, (client) => {
+      this.doneOne();
+      return client.tkQueueTaskDone(this.key('unfinished'), this.processing, this.channel);
+    });
     if (left === -1) throw new RangeError(`${what}: it was called more times than there were items put`);
   }
 
@@ -278,10 +328,11 @@ export class RemoteJoinableQueue<T = unknown> extends RemoteQueue<T> {
   async join(options?: RemoteJoinOptions): Promise<void> {
     const what = `Cannot join ${this.label}`;
     const wait = checkWait(what, options, WAIT_KEYS);
-    const client = await this.client(what);
-    const unfinished = async (): Promise<number> => Number((await client.get(this.key('unfinished'))) ?? 0);
-    if (!(await this.waitFor(what, wait, async () => ((await unfinished()) <= 0 ? { value: true } : undefined)))) {
-      throw new TimeoutError(`${what}: ${await unfinished()} items are still unfinished after ${wait.timeout} ms`);
-    }
+    let left = 0;
+    const got = await this.waitFor(what, wait, async (client) => {
+      left = Number((await client.get(this.key('unfinished'))) ?? 0);
+      return left <= 0 ? { value: true } : undefined;
+    });
+    if (!got) throw new TimeoutError(`${what}: ${left} items are still unfinished after ${wait.timeout} ms (as last read)`);
   }
 }

@@ -54,22 +54,53 @@ return n + 1`,
   },
 
   /**
-   * KEYS: items, processing, closed, lease, consumers. ARGV: consumer id, lease ms, ack (1: the
-   * processing list's items are done, a plain queue), maxsize, channel.
-   * → the item (moved into processing), -1 closed and empty, 0 empty.
+   * KEYS: items, processing, closed, lease, consumers. ARGV: consumer id, lease ms, ack (how many
+   * items at the head of the processing list the caller is done with: a plain queue's last item),
+   * keep (how many items the caller owns after that), maxsize, channel.
+   * Items past `keep` at the tail of the processing list were moved there by attempts the caller
+   * gave up on (see queue.ts): they go back to the head of the queue, oldest first. When this
+   * consumer's lease had run out, its items were (or are about to be) taken back as a dead
+   * consumer's: nothing is kept then. → the item (moved into processing), -1 closed and empty, 0 empty.
    */
   tkQueueGet: {
     keys: 5,
-    lua: `if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end
+    lua: `local ack = tonumber(ARGV[3])
+if ack > 0 then redis.call('LPOP', KEYS[2], ack) end
+local keep = tonumber(ARGV[4])
+if redis.call('EXISTS', KEYS[4]) == 0 then keep = 0 end
+local back = 0
+while redis.call('LLEN', KEYS[2]) > keep do
+  redis.call('LMOVE', KEYS[2], KEYS[1], 'RIGHT', 'LEFT')
+  back = back + 1
+end
 redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[1])
+if back > 0 then redis.call('PUBLISH', ARGV[6], 'back') end
 local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
 if v then
-  if tonumber(ARGV[4]) > 0 then redis.call('PUBLISH', ARGV[5], 'got') end
+  if tonumber(ARGV[5]) > 0 then redis.call('PUBLISH', ARGV[6], 'got') end
   return v
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 return 0`,
+  },
+
+  /**
+   * Gives back the items of given-up attempts (past `keep` at the tail of the processing list) to
+   * the head of the queue; everything when the lease had run out. KEYS: items, processing, lease.
+   * ARGV: keep, channel. → items moved.
+   */
+  tkQueueTrim: {
+    keys: 3,
+    lua: `local keep = tonumber(ARGV[1])
+if redis.call('EXISTS', KEYS[3]) == 0 then keep = 0 end
+local back = 0
+while redis.call('LLEN', KEYS[2]) > keep do
+  redis.call('LMOVE', KEYS[2], KEYS[1], 'RIGHT', 'LEFT')
+  back = back + 1
+end
+if back > 0 then redis.call('PUBLISH', ARGV[2], 'back') end
+return back`,
   },
 
   /** Keeps a consumer alive. KEYS: lease, consumers. ARGV: consumer id, lease ms. */
@@ -99,18 +130,17 @@ return moved`,
   },
 
   /**
-   * A consumer leaves: its processing items are done (a plain queue) or go back to the head of the
-   * queue (a joinable queue's items not yet marked done). KEYS: items, processing, lease, consumers.
-   * ARGV: consumer id, give back (1/0), channel.
+   * A consumer leaves: the `ack` items at the head of its processing list are done (a plain
+   * queue's last item), the others go back to the head of the queue (a joinable queue's items not
+   * yet marked done, and items of attempts given up on). KEYS: items, processing, lease, consumers.
+   * ARGV: consumer id, ack, channel.
    */
   tkQueueLeave: {
     keys: 4,
     lua: `local moved = 0
-if ARGV[2] == '1' then
-  while redis.call('LMOVE', KEYS[2], KEYS[1], 'RIGHT', 'LEFT') do moved = moved + 1 end
-else
-  redis.call('DEL', KEYS[2])
-end
+local ack = tonumber(ARGV[2])
+if ack > 0 then redis.call('LPOP', KEYS[2], ack) end
+while redis.call('LMOVE', KEYS[2], KEYS[1], 'RIGHT', 'LEFT') do moved = moved + 1 end
 redis.call('DEL', KEYS[3])
 redis.call('SREM', KEYS[4], ARGV[1])
 if moved > 0 then redis.call('PUBLISH', ARGV[3], 'back') end
@@ -228,6 +258,21 @@ for i = 5, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
 avail = redis.call('INCRBY', KEYS[1], n)
 redis.call('PUBLISH', ARGV[4], 'released')
 return { 1, avail }`,
+  },
+
+  /**
+   * Gives back the permit of one acquisition, if it holds one: the undo of an acquire given up on
+   * (its token is its own, so this never frees anyone else's permit). KEYS: avail, holders, died.
+   * ARGV: token, died (1: the acquisition took a dead holder's permit, pass the news on), channel.
+   * → 1 given back, 0 it held none.
+   */
+  tkSemGiveBack: {
+    keys: 3,
+    lua: `if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('INCR', KEYS[1])
+if ARGV[2] == '1' then redis.call('INCR', KEYS[3]) end
+redis.call('PUBLISH', ARGV[3], 'released')
+return 1`,
   },
 
   /** KEYS: avail, holders, died. ARGV: value, bounded. → permits free now. */

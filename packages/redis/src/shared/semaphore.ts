@@ -3,6 +3,10 @@
  * of free permits, and the permits taken as a sorted set of holders scored by lease expiry (on the
  * server's clock); every script first takes back the permits of holders whose lease ran out
  * (dead holders: their next takers see `ownerDied`). Held permits are renewed every lease/3.
+ *
+ * An acquire attempt given up on (timeout, signal, Redis silent) may still take a permit when
+ * Redis is back. Its undo (`tkSemGiveBack`), sent at once, runs after it (one connection, in
+ * order) and gives back the permit held under that attempt's own token, if any: never another's.
  */
 import { TimeoutError } from '@threadkit/core';
 import { checkInteger, describe } from '@threadkit/core/pool-kit';
@@ -63,18 +67,27 @@ export class RemoteSemaphore extends RemoteObject {
   async acquire(options?: RemoteAcquireOptions): Promise<boolean> {
     const what = `Cannot acquire ${this.label}`;
     const wait = checkWait(what, options, ACQUIRE_KEYS);
-    const client = await this.client(what);
-    const got = await this.waitFor(what, wait, async () => {
+    let client: ScriptClient | undefined;
+    const got = await this.waitFor(what, wait, async (c, attempt) => {
       const t = token();
-      const answer = (await client.tkSemAcquire(...this.#keys(), t, this.lease, this.initial, this.#bounded(), this.channel)) as [number, number] | null;
-      return answer ? { value: [t, answer[1] === 1] as const } : undefined;
+      let died = false;
+      attempt.onGiveUp(() => {
+        // `died` is known only when the answer came before the undo is sent; otherwise that news is lost (a rare race).
+        c.tkSemGiveBack(...this.#keys(), t, died ? '1' : '0', this.channel).catch(() => {});
+      });
+      const answer = (await c.tkSemAcquire(...this.#keys(), t, this.lease, this.initial, this.#bounded(), this.channel)) as [number, number] | null;
+      died = answer?.[1] === 1;
+      if (!attempt.claim()) return undefined;
+      client = c;
+      return answer ? { value: [t, died] as const } : undefined;
     });
-    if (!got) return false;
+    if (!got || !client) return false;
+    const c = client;
     this.#held.push(got.value[0]);
     this.#ownerDied = got.value[1];
     this.#stopRenew ??= this.every(Math.floor(this.lease / 3), async () => {
       if (this.#held.length === 0) return;
-      const lost = (await client.tkSemRenew(this.#keys()[1], this.lease, ...this.#held)) as string[];
+      const lost = (await c.tkSemRenew(this.#keys()[1], this.lease, ...this.#held)) as string[];
       for (const t of lost) {
         const at = this.#held.indexOf(t);
         if (at >= 0) this.#held.splice(at, 1);
@@ -85,14 +98,18 @@ export class RemoteSemaphore extends RemoteObject {
 
   /**
    * Gives back `n` permits (Python 3.9's `release(n)`), waking waiters: this handle's own first.
-   * A `RemoteBoundedSemaphore` throws `RangeError` when that would pass its initial value.
+   * A `RemoteBoundedSemaphore` throws `RangeError` when that would pass its initial value. When
+   * Redis does not answer within `connectTimeout`, throws `RedisConnectionError` (unreachable);
+   * the release runs when Redis is back (and this handle's permits are no longer renewed).
    */
   async release(n = 1): Promise<void> {
     const what = `Cannot release ${this.label}`;
     checkInteger(what, 'n', n, 1);
-    const client = await this.client(what);
-    const mine = this.#held.splice(Math.max(0, this.#held.length - n), n);
-    const [code, avail] = (await client.tkSemRelease(...this.#keys(), n, this.initial, this.#bounded(), this.channel, ...mine)) as [number, number];
+    let mine: string[] = [];
+    const [code, avail] = (await this.call(what, (client) => {
+      mine = this.#held.splice(Math.max(0, this.#held.length - n), n);
+      return client.tkSemRelease(...this.#keys(), n, this.initial, this.#bounded(), this.channel, ...mine);
+    })) as [number, number];
     if (code === -1) {
       this.#held.push(...mine);
       throw new RangeError(
@@ -103,8 +120,7 @@ export class RemoteSemaphore extends RemoteObject {
 
   /** The permits free now (a snapshot; it first takes back the permits of holders whose lease ran out). */
   async value(): Promise<number> {
-    const client = await this.client(`Cannot read ${this.label}`);
-    return Number(await client.tkSemValue(...this.#keys(), this.initial, this.#bounded()));
+    return Number(await this.call(`Cannot read ${this.label}`, (client) => client.tkSemValue(...this.#keys(), this.initial, this.#bounded())));
   }
 
   /** Runs `fn` holding a permit, and gives it back however `fn` ends. Throws `TimeoutError` when none comes in time. */
