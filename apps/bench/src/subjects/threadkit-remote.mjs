@@ -33,7 +33,7 @@ export default [
     name: 'threadkit RemotePool.apply',
     cases: ['apply', 'roundtrip'],
     order: 60,
-    note: 'one `threadkit-worker --size 1 --concurrency 50` process (its jobs run in a local Pool of one thread). apply: `pool.apply(tasks.noop)` N times at once, `Promise.all` of the answers. roundtrip: `await pool.apply(tasks.noop)` N times in a row, the figure of a run the median of its N round trips (p90, p99 in results/latest.json)',
+    note: 'one `threadkit-worker --size 1 --concurrency 50` process (its jobs run in a local Pool of one thread). apply: `pool.apply(tasks.noop)` N times at once, `Promise.all` of the answers; calls made in one turn travel together, up to 64 to a BullMQ job. roundtrip: `await pool.apply(tasks.noop)` N times in a row, the figure of a run the median of its N round trips (p90, p99 in results/latest.json)',
     run: ({ case: kase, n, warmup }) =>
       withPool(1, {}, (pool) =>
         kase === 'apply' ? poolThroughput(() => pool.apply(tasks.noop), { n, warmup }) : roundTrips(() => pool.apply(tasks.noop), { n, warmup }),
