@@ -390,7 +390,9 @@ export class RemotePool {
           const name = `${first.row[1]}.${first.row[2]}${job.calls.length > 1 ? ` +${job.calls.length - 1}` : ''}`;
           return { name, data, opts: { jobId: job.id, removeOnComplete: true, removeOnFail: true } };
         });
-        return this.#queue!.addBulk(bulk);
+        // One job: `add` (one script); more: `addBulk` (one MULTI of them).
+        if (bulk.length === 1) return this.#queue!.add(bulk[0]!.name, bulk[0]!.data, bulk[0]!.opts).then(() => undefined);
+        return this.#queue!.addBulk(bulk).then(() => undefined);
       })
       .then(() => {
         const gaveUp: Call[] = [];
