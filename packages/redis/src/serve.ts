@@ -18,6 +18,7 @@ import { Encoder } from '@threadkit/core/codec';
 import { checkInteger, checkOptionsObject, checkTimeout, describe } from '@threadkit/core/pool-kit';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { AnswerSender } from './answers.js';
 import { type Connection, type ConnectionConfig, connect, connectionConfig, defaultConnection, scrub } from './connection.js';
 import { ForeignJobError, PayloadTooLargeError, TaskLostError } from './errors.js';
 import {
@@ -26,7 +27,6 @@ import {
   type JobData,
   MAX_BATCH,
   PREFIX,
-  RESULTS_TTL_S,
   ST_ERROR,
   ST_OK,
   ST_PROGRESS,
@@ -181,47 +181,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
   let progress: Queue<{ id: string; c: string; v: unknown }> | undefined;
   const say = (line: string): void => log?.(`threadkit-worker ${where} ${name}: ${scrub(line, config)}`);
 
-  /**
-   * Answers go out together: the frames of one turn of the event loop in one pipelined write, one
-   * RPUSH per caller. A caller's list gets its expiry on its first answer and then once a minute.
-   * `push` resolves once the frame is on the list (the job completes only after).
-   */
-  let outbox = new Map<string, { frames: Buffer[]; waiters: { ok: () => void; fail: (error: unknown) => void }[] }>();
-  const expiresSet = new Map<string, number>();
-  const flush = (): void => {
-    const batches = outbox;
-    outbox = new Map();
-    const pipe = client.pipeline();
-    const now = Date.now();
-    for (const [caller, b] of batches) {
-      const key = keys.results(name, caller);
-      pipe.rpush(key, ...b.frames);
-      if (now - (expiresSet.get(caller) ?? 0) > 60_000) {
-        pipe.expire(key, RESULTS_TTL_S);
-        expiresSet.set(caller, now);
-      }
-    }
-    pipe.exec().then(
-      (replies) => {
-        const error = replies?.find(([e]) => e)?.[0];
-        for (const b of batches.values()) for (const w of b.waiters) error ? w.fail(error) : w.ok();
-      },
-      (error: unknown) => {
-        for (const b of batches.values()) for (const w of b.waiters) w.fail(error);
-      },
-    );
-  };
-  const push = (caller: string, frame: Buffer): Promise<void> =>
-    new Promise((ok, fail) => {
-      let b = outbox.get(caller);
-      if (!b) {
-        if (outbox.size === 0) queueMicrotask(flush);
-        b = { frames: [], waiters: [] };
-        outbox.set(caller, b);
-      }
-      b.frames.push(frame);
-      b.waiters.push({ ok, fail });
-    });
+  const answers = new AnswerSender(client);
+  const push = (caller: string, frame: Buffer): Promise<void> => answers.push(keys.results(name, caller), frame);
   const encodeError = (error: unknown): Uint8Array => encoder.encode(error, 'error').slice();
 
   const startProgress = (): Queue<{ id: string; c: string; v: unknown }> => {
@@ -354,7 +315,6 @@ export async function serve(options: ServeOptions): Promise<Server> {
     await client.hset(registryKey, id, JSON.stringify(info));
     const now = Date.now();
     for (const [jobId, at] of cancelled) if (now - at > 60_000) cancelled.delete(jobId);
-    for (const [caller, at] of expiresSet) if (now - at > 120_000) expiresSet.delete(caller);
   };
   await heartbeat();
   const beat = setInterval(() => void heartbeat().catch(() => {}), 1000);
