@@ -13,6 +13,10 @@
  * relying on one fact: the commands of one process go to Redis over one connection, in the order
  * they were sent (ioredis keeps that order through a reconnect: unanswered commands are sent
  * again first, then the offline queue), so a command sent after another runs after it.
+ *
+ * A command sent again after a reconnect may already have run (its reply was lost): the scripts
+ * that must not run twice are numbered per handle ({@link RemoteObject.numbered}, and `once` in
+ * scripts.ts), so their second run changes nothing and answers as the first did.
  */
 import { InvalidStateError } from '@threadkit/core';
 import { abortError, checkOptionsObject, checkSignal, checkTimeout, describe } from '@threadkit/core/pool-kit';
@@ -187,6 +191,12 @@ export abstract class RemoteObject {
   #bellReady: Promise<void> | undefined;
   #unlisten: (() => void) | undefined;
   #disconnected = false;
+  /** This handle's record of its numbered commands in Redis (see `once` in scripts.ts). */
+  readonly #seqKey: string;
+  /** The number of this handle's last numbered command. */
+  #seq = 0;
+  /** The numbered commands sent and not yet answered. */
+  readonly #unanswered = new Set<number>();
   readonly #timers = new Set<ReturnType<typeof setInterval>>();
 
   protected constructor(kind: string, keyKind: string, name: unknown, options: unknown, moreKeys: readonly string[]) {
@@ -205,7 +215,28 @@ export abstract class RemoteObject {
     this.name = name;
     this.prefix = `threadkit:${keyKind}:{${name}}:`;
     this.channel = `${this.prefix}wake`;
+    this.#seqKey = `${this.prefix}seq:${token()}`;
     this.options = o;
+  }
+
+  /**
+   * Sends a script made with `once` (scripts.ts): gives it this handle's record key (its last key)
+   * and, as its last two arguments, its number and the highest number below which every numbered
+   * command of this handle has had its reply (those can no longer be sent again; their records
+   * go). `send` must send the command synchronously: the numbers grow in send order, which is the
+   * order they run in, re-sends included.
+   */
+  protected numbered<U>(send: (seqKey: string, seq: number, acked: number) => Promise<U>): Promise<U> {
+    const seq = ++this.#seq;
+    let acked = seq - 1;
+    for (const s of this.#unanswered) if (s <= acked) acked = s - 1;
+    this.#unanswered.add(seq);
+    const p = send(this.#seqKey, seq, acked);
+    const answered = (): void => {
+      this.#unanswered.delete(seq);
+    };
+    p.then(answered, answered);
+    return p;
   }
 
   /** `RemoteLock "name"`, for messages. */
@@ -404,6 +435,12 @@ export abstract class RemoteObject {
         performance.now() + this.#connectTimeout,
         undefined,
       );
+    }
+    // The record of numbered commands goes, unless one is unanswered: it may still be sent again
+    // and must find its record then (the key's TTL removes it later). Sent before the QUIT below.
+    if (client && this.#seq > 0 && this.#unanswered.size === 0) {
+      const seqKey = this.#seqKey;
+      client.then((c) => c.del(seqKey)).catch(() => {});
     }
     this.#disconnected = true;
     for (const timer of this.#timers) clearInterval(timer);

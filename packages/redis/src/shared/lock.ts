@@ -78,9 +78,11 @@ export class RemoteLock extends RemoteObject {
       const t = token();
       const [owner, held] = this.#keys();
       attempt.onGiveUp(() => {
-        c.tkLockRelease(owner, held, t, this.channel).catch(() => {});
+        this.numbered((seqKey, seq, acked) => c.tkLockRelease(owner, held, seqKey, t, this.channel, seq, acked)).catch(() => {});
       });
-      const answer = (await c.tkLockAcquire(...this.#keys(), t, this.lease)) as [number, number] | null;
+      const answer = (await this.numbered((seqKey, seq, acked) => c.tkLockAcquire(...this.#keys(), seqKey, t, this.lease, seq, acked))) as
+        | [number, number]
+        | null;
       if (!attempt.claim()) return undefined;
       client = c;
       return answer ? { value: [t, answer] as const } : undefined;
@@ -117,7 +119,9 @@ export class RemoteLock extends RemoteObject {
     this.#stopRenew?.();
     this.#stopRenew = undefined;
     const [owner, held] = this.#keys();
-    const answer = await this.call(what, (client) => client.tkLockRelease(owner, held, t, this.channel));
+    const answer = await this.call(what, (client) =>
+      this.numbered((seqKey, seq, acked) => client.tkLockRelease(owner, held, seqKey, t, this.channel, seq, acked)),
+    );
     if (answer === 0) {
       throw new InvalidStateError(
         `${what}: its lease ran out while held${this.#lost ? ' (a renewal found it gone)' : ''} and another holder took it: this process stalled or lost Redis for longer than lease (${this.lease} ms); use a longer lease, or check the fence`,

@@ -143,14 +143,20 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
         attempt.onGiveUp(() => {
           unknown = true;
         });
-        const n = await client.tkQueuePut(
-          this.key('items'),
-          this.key('closed'),
-          this.key('unfinished'),
-          bytes,
-          this.maxsize,
-          this.joinable ? 1 : 0,
-          this.channel,
+        // Numbered: a put re-sent after a lost reply must not put the item again.
+        const n = await this.numbered((seqKey, seq, acked) =>
+          client.tkQueuePut(
+            this.key('items'),
+            this.key('closed'),
+            this.key('unfinished'),
+            seqKey,
+            bytes,
+            this.maxsize,
+            this.joinable ? 1 : 0,
+            this.channel,
+            seq,
+            acked,
+          ),
         );
         if (!attempt.claim()) return undefined;
         if (n === -1) throw new QueueClosedError(`${what}: it is closed`);
@@ -204,21 +210,25 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
           uncount();
         });
         this.#live++;
-        const answer = await client
-          .tkQueueGetBuffer(
+        // Numbered: a get re-sent after a lost reply must not acknowledge nor take again.
+        const answer = await this.numbered((seqKey, seq, acked) =>
+          client.tkQueueGetBuffer(
             this.key('items'),
             this.processing,
             this.key('closed'),
             this.key(`lease:${this.#id}`),
             this.key('consumers'),
+            seqKey,
             this.#id,
             this.lease,
             ack,
             this.joinable ? this.#owned : 0,
             this.maxsize,
             this.channel,
-          )
-          .finally(uncount);
+            seq,
+            acked,
+          ),
+        ).finally(uncount);
         if (!given && !attempt.claim()) given = true; // (the undo ran, inside claim's decision)
         if (given) {
           // Given up on: an item it moved is not the caller's. Give it back now unless an attempt
@@ -239,7 +249,9 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
 
   /** Moves the items of given-up attempts back to the head of the queue (errors ignored: the next get or leave trims too). */
   #trim(client: ScriptClient): void {
-    client.tkQueueTrim(this.key('items'), this.processing, this.key(`lease:${this.#id}`), this.#owned, this.channel).catch(() => {});
+    this.numbered((seqKey, seq, acked) =>
+      client.tkQueueTrim(this.key('items'), this.processing, this.key(`lease:${this.#id}`), seqKey, this.#owned, this.channel, seq, acked),
+    ).catch(() => {});
   }
 
   /** Takes the first item without waiting: throws `QueueEmptyError` when it is empty. */
@@ -319,7 +331,7 @@ export class RemoteJoinableQueue<T = unknown> extends RemoteQueue<T> {
     // Bounded by connectTimeout; a taskDone that Redis did not answer still runs when it is back.
     const left = await this.call(what, (client) => {
       this.doneOne();
-      return client.tkQueueTaskDone(this.key('unfinished'), this.processing, this.channel);
+      return this.numbered((seqKey, seq, acked) => client.tkQueueTaskDone(this.key('unfinished'), this.processing, seqKey, this.channel, seq, acked));
     });
     if (left === -1) throw new RangeError(`${what}: it was called more times than there were items put`);
   }

@@ -75,7 +75,9 @@ export class RemoteSemaphore extends RemoteObject {
         // `died` is known only when the answer came before the undo is sent; otherwise that news is lost (a rare race).
         c.tkSemGiveBack(...this.#keys(), t, died ? '1' : '0', this.channel).catch(() => {});
       });
-      const answer = (await c.tkSemAcquire(...this.#keys(), t, this.lease, this.initial, this.#bounded(), this.channel)) as [number, number] | null;
+      const answer = (await this.numbered((seqKey, seq, acked) =>
+        c.tkSemAcquire(...this.#keys(), seqKey, t, this.lease, this.initial, this.#bounded(), this.channel, seq, acked),
+      )) as [number, number] | null;
       died = answer?.[1] === 1;
       if (!attempt.claim()) return undefined;
       client = c;
@@ -108,7 +110,9 @@ export class RemoteSemaphore extends RemoteObject {
     let mine: string[] = [];
     const [code, avail] = (await this.call(what, (client) => {
       mine = this.#held.splice(Math.max(0, this.#held.length - n), n);
-      return client.tkSemRelease(...this.#keys(), n, this.initial, this.#bounded(), this.channel, ...mine);
+      return this.numbered((seqKey, seq, acked) =>
+        client.tkSemRelease(...this.#keys(), seqKey, n, this.initial, this.#bounded(), this.channel, ...mine, seq, acked),
+      );
     })) as [number, number];
     if (code === -1) {
       this.#held.push(...mine);
