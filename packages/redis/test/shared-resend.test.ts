@@ -88,6 +88,19 @@ describe('a command re-sent after its reply was lost runs twice, and changes not
     await expect(q.getNowait()).rejects.toThrow();
   });
 
+  it('several puts unanswered at once, all re-sent in order: each item there once', async () => {
+    const name = unique('q');
+    const q = track(new RemoteQueue<number>(name, { connection: redis.url }));
+    await q.qsize();
+    const cut = await loseNextReply(q);
+    await Promise.all([1, 2, 3, 4, 5].map((i) => q.put(i)));
+    await cut.dropped;
+    const got: number[] = [];
+    for (let i = 0; i < 5; i++) got.push(await q.get({ timeout: 1_000 }));
+    expect(got.sort()).toEqual([1, 2, 3, 4, 5]);
+    await expect(q.getNowait()).rejects.toThrow();
+  });
+
   it('putNowait on a queue that the first run filled answers as the first run did (put), once', async () => {
     const name = unique('q');
     const q = track(new RemoteQueue<number>(name, { connection: redis.url, maxsize: 1 }));
@@ -239,5 +252,87 @@ describe('connections killed in a loop while producers and consumers run (the se
     expect(dup).toEqual([]);
     expect(missing).toEqual([]);
     expect(await raw.llen(key('q', name, 'items'))).toBe(0);
+  });
+
+  it('a joinable queue: every item consumed once, taskDone counted once each, join ends', { timeout: 60_000 }, async () => {
+    const name = unique('jq');
+    const N = 300;
+    const producer = track(new RemoteJoinableQueue<number>(name, { connection: redis.url, lease: 2_000 }));
+    const consumers = [0, 1].map(() => track(new RemoteJoinableQueue<number>(name, { connection: redis.url, lease: 2_000 })));
+    let stop = false;
+    let kills = 0;
+    const killer = (async () => {
+      while (!stop) {
+        await new Promise((r) => setTimeout(r, 15 + Math.random() * 30));
+        kills += Number(await raw.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes').catch(() => 0));
+      }
+    })();
+    const seen = new Map<number, number>();
+    const produce = async (): Promise<void> => {
+      for (let i = 0; i < N; i++) await p(producer.put(i, { timeout: 5_000 }));
+    };
+    // A call given up on (Redis silent past its time) runs when the connection is back: not sent again.
+    const p = (x: Promise<unknown>): Promise<unknown> => x.catch(() => undefined);
+    const consume = async (c: RemoteJoinableQueue<number>): Promise<void> => {
+      let idle = 0;
+      while (idle < 15) {
+        try {
+          const v = await c.get({ timeout: 200 });
+          seen.set(v, (seen.get(v) ?? 0) + 1);
+          idle = 0;
+          await p(c.taskDone());
+        } catch {
+          idle++;
+        }
+      }
+    };
+    await Promise.all([produce(), ...consumers.map(consume)]);
+    stop = true;
+    await killer;
+    await producer.join({ timeout: 10_000 });
+    expect(kills).toBeGreaterThan(5);
+    expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
+    expect(Array.from({ length: N }, (_, i) => i).filter((i) => !seen.has(i))).toEqual([]);
+    expect(await raw.get(key('q', name, 'unfinished'))).toBe('0');
+    expect(await procs(name)).toBe(0);
+  });
+
+  it('a semaphore: permits taken and given back in a loop end where they began', { timeout: 60_000 }, async () => {
+    const name = unique('sem');
+    const handles = [0, 1, 2].map(() => track(new RemoteBoundedSemaphore(name, 2, { connection: redis.url, lease: 5_000 })));
+    let stop = false;
+    let kills = 0;
+    const killer = (async () => {
+      while (!stop) {
+        await new Promise((r) => setTimeout(r, 15 + Math.random() * 30));
+        kills += Number(await raw.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes').catch(() => 0));
+      }
+    })();
+    let rounds = 0;
+    let refused = 0;
+    const end = Date.now() + 3_000;
+    await Promise.all(
+      handles.map(async (h) => {
+        while (Date.now() < end) {
+          if (!(await h.acquire({ timeout: 5_000 }))) continue;
+          rounds++;
+          // A bounded release refused on a re-run would throw RangeError here.
+          await h.release().catch((e: unknown) => {
+            if (e instanceof RangeError) refused++;
+          });
+        }
+      }),
+    );
+    stop = true;
+    await killer;
+    expect(kills).toBeGreaterThan(5);
+    expect(rounds).toBeGreaterThan(20);
+    expect(refused).toBe(0);
+    // Releases given up on still run; then every permit is back, not one more.
+    const value = async (): Promise<number> => Number(await raw.get(key('sem', name, 'avail')));
+    const until = Date.now() + 10_000;
+    while ((await value()) !== 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await value()).toBe(2);
+    expect(await raw.zcard(key('sem', name, 'holders'))).toBe(0);
   });
 });

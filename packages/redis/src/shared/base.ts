@@ -231,7 +231,13 @@ export abstract class RemoteObject {
     let acked = seq - 1;
     for (const s of this.#unanswered) if (s <= acked) acked = s - 1;
     this.#unanswered.add(seq);
-    const p = send(this.#seqKey, seq, acked);
+    let p: Promise<U>;
+    try {
+      p = send(this.#seqKey, seq, acked);
+    } catch (error) {
+      this.#unanswered.delete(seq); // never sent: it must not hold back `acked` (the records would grow)
+      throw error;
+    }
     const answered = (): void => {
       this.#unanswered.delete(seq);
     };
