@@ -47,7 +47,7 @@ interface Socketish {
  * client is reached through the handle's protected `client()`, the path every call takes.)
  * Resolves once the reply was dropped.
  */
-async function loseNextReply(handle: object): Promise<{ dropped: Promise<void> }> {
+async function loseNextReply(handle: object, cut?: () => void): Promise<{ dropped: Promise<void> }> {
   const client = (await (handle as { client(what: string): Promise<{ stream: Socketish }> }).client('test')) as { stream: Socketish };
   const sock = client.stream;
   const emit = sock.emit;
@@ -57,8 +57,10 @@ async function loseNextReply(handle: object): Promise<{ dropped: Promise<void> }
   });
   sock.emit = function (this: Socketish, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'data') {
-      sock.emit = emit;
-      sock.destroy();
+      // Every later reply on this socket is lost too (it is being cut).
+      if (cut) cut();
+      else sock.destroy();
+      cut = () => {};
       dropped();
       return true;
     }
@@ -334,5 +336,51 @@ describe('connections killed in a loop while producers and consumers run (the se
     while ((await value()) !== 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(await value()).toBe(2);
     expect(await raw.zcard(key('sem', name, 'holders'))).toBe(0);
+  });
+});
+
+describe('Redis restarted with AOF between running a command and its reply', () => {
+  let aof: RedisServer;
+  let aofRaw: Redis;
+  beforeAll(async () => {
+    aof = await startRedis({ persistence: true });
+    aofRaw = new Redis(aof.url, { maxRetriesPerRequest: null });
+    aofRaw.on('error', () => {});
+  });
+  afterAll(async () => {
+    aofRaw.disconnect();
+    await aof.stop();
+  });
+
+  it('put and get re-sent to the restarted server (its script cache empty) run once', { timeout: 30_000 }, async () => {
+    const name = unique('q');
+    const q = track(new RemoteQueue<number>(name, { connection: aof.url }));
+    await q.put(1);
+    await q.put(2);
+    expect(await q.get({ timeout: 1_000 })).toBe(1);
+    // The server dies right after answering (its reply never arrives), and comes back with its data.
+    const restart = async (): Promise<void> => {
+      await aof.kill();
+      await aof.start();
+    };
+    let restarted: Promise<void> = Promise.resolve();
+    let cut = await loseNextReply(q, () => {
+      restarted = restart();
+    });
+    await q.put(3);
+    await cut.dropped;
+    await restarted;
+    expect(await aofRaw.llen(key('q', name, 'items'))).toBe(2);
+    cut = await loseNextReply(q, () => {
+      restarted = restart();
+    });
+    expect(await q.get({ timeout: 10_000 })).toBe(2); // acknowledges 1, takes 2
+    await cut.dropped;
+    await restarted;
+    expect(await aofRaw.llen(key('q', name, 'items'))).toBe(1);
+    expect(await q.get({ timeout: 10_000 })).toBe(3);
+    await q.disconnect();
+    expect(await aofRaw.llen(key('q', name, 'items'))).toBe(0);
+    expect(await aofRaw.keys(key('q', name, 'proc:*'))).toEqual([]);
   });
 });
