@@ -5,7 +5,9 @@
  * a processing list of the consumer (this handle), whose lease key is renewed every lease/3 while
  * it lives; every handle takes the processing items of consumers whose lease ran out back to the
  * head of the queue (every lease/3, and when a wait wakes without a message). So an item whose
- * consumer died comes back: delivery is at least once, and exactly once while nobody dies.
+ * consumer died comes back: delivery is at least once, and exactly once while nobody dies. A
+ * put, get, trim or taskDone that ioredis sends again after a lost reply runs once (numbered: see
+ * `once` in scripts.ts).
  *
  * When an item leaves the processing list (is acknowledged):
  * - `RemoteJoinableQueue`: at `taskDone()` (the oldest item this handle got and did not mark

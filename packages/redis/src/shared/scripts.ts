@@ -27,21 +27,22 @@ export const SEQ_TTL = 24 * 3600 * 1000;
 
 /**
  * Makes a script run once per call even when ioredis sends it twice. Each handle numbers its
- * state-changing commands (a sequence that grows in send order; a handle's commands go over one
- * connection, whose order ioredis keeps through a reconnect) and passes, after the script's own
+ * state-changing commands (a sequence that grows in send order) and passes, after the script's own
  * arguments, one more key and two more arguments: its record (`<prefix>seq:<handle>`, a sorted
  * set scored by sequence number, in the object's hash slot), the call's sequence number, and
  * `acked`: every call of the handle numbered up to it has had its reply, so none of them can be
  * sent again, and their records are dropped. The script records its outcome under its number;
  * a second run finds it and returns it unchanged, touching nothing else. So the caller gets the
  * answer of the run that counted (an item taken, a fence, "full"…), whichever run's reply arrives.
+ * This does not rest on the order calls run in: a record goes only once its own call was
+ * answered (`acked` is below every number still unanswered), so a re-sent call always finds it.
  *
  * Why a window and not only the last number: a handle may have several calls unanswered at once
  * (concurrent puts), all re-sent in order; the first re-run must still find its own outcome,
  * though later calls ran after it. Why cheap: one round trip as before (the record is part of the
  * script), and memory per handle is bounded by its unanswered calls (plus the last one's outcome,
- * e.g. one item's bytes for a get), not by the items that went through; the key goes away by
- * itself when emptied, by TTL, and on disconnect. Outcomes are stored with cmsgpack (binary safe:
+ * e.g. one item's bytes for a get), not by the items that went through; the key goes at
+ * disconnect, or by TTL after a handle's last call (a process that died). Outcomes are stored with cmsgpack (binary safe:
  * an item's bytes come back exactly; `false` stays a nil reply).
  */
 function once(keys: number, body: string): Script {
