@@ -232,7 +232,7 @@ describe('RemoteJoinableQueue', () => {
     await c.taskDone();
     await joined;
     expect(await lengths()).toEqual([]);
-    await expect(c.taskDone()).rejects.toThrow(/Cannot call taskDone\(\) on RemoteJoinableQueue ".*": it was called more times than there were items put/);
+    await expect(c.taskDone()).rejects.toThrow(/Cannot call taskDone\(\) on RemoteJoinableQueue ".*": it was called more times than this handle got items/);
     const ac = new AbortController();
     await p.put(3);
     const waiting = p.join({ signal: ac.signal });

@@ -201,12 +201,15 @@ describe('a command re-sent after its reply was lost runs twice, and changes not
   });
 });
 
+// Leases of 10 s: the loops run ~4 s, so no consumer's lease runs out, and a consumer whose lease
+// ran out (deemed dead: its items are delivered again, as documented) cannot be what a duplicate
+// here comes from. With 2 s leases, two busy loops on 2 cores starved renewals into exactly that.
 describe('connections killed in a loop while producers and consumers run (the server keeps its data)', () => {
   it('every item is consumed exactly once', { timeout: 60_000 }, async () => {
     const name = unique('q');
     const N = 600;
-    const producers = [0, 1].map(() => track(new RemoteQueue<number>(name, { connection: redis.url, lease: 2_000 })));
-    const consumers = [0, 1, 2].map(() => track(new RemoteQueue<number>(name, { connection: redis.url, lease: 2_000 })));
+    const producers = [0, 1].map(() => track(new RemoteQueue<number>(name, { connection: redis.url, lease: 10_000 })));
+    const consumers = [0, 1, 2].map(() => track(new RemoteQueue<number>(name, { connection: redis.url, lease: 10_000 })));
     let stop = false;
     let kills = 0;
     const killer = (async () => {
@@ -259,8 +262,8 @@ describe('connections killed in a loop while producers and consumers run (the se
   it('a joinable queue: every item consumed once, taskDone counted once each, join ends', { timeout: 60_000 }, async () => {
     const name = unique('jq');
     const N = 300;
-    const producer = track(new RemoteJoinableQueue<number>(name, { connection: redis.url, lease: 2_000 }));
-    const consumers = [0, 1].map(() => track(new RemoteJoinableQueue<number>(name, { connection: redis.url, lease: 2_000 })));
+    const producer = track(new RemoteJoinableQueue<number>(name, { connection: redis.url, lease: 10_000 }));
+    const consumers = [0, 1].map(() => track(new RemoteJoinableQueue<number>(name, { connection: redis.url, lease: 10_000 })));
     let stop = false;
     let kills = 0;
     const killer = (async () => {

@@ -306,9 +306,11 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
     await client.tkQueueLeave(this.key('items'), this.processing, this.key(`lease:${this.#id}`), this.key('consumers'), this.#id, ack, this.channel);
   }
 
-  /** Counts one owned item as done (a joinable queue's taskDone, sent in order with the gets). */
-  protected doneOne(): void {
-    this.#owned = Math.max(0, this.#owned - 1);
+  /** Counts one owned item as done (a joinable queue's taskDone, sent in order with the gets); false when it owns none. */
+  protected doneOne(): boolean {
+    if (this.#owned === 0) return false;
+    this.#owned--;
+    return true;
   }
 }
 
@@ -327,15 +329,19 @@ export class RemoteJoinableQueue<T = unknown> extends RemoteQueue<T> {
     return true;
   }
 
-  /** Marks one item as done (the oldest this handle got and did not mark done yet). Throws `RangeError` when called more times than items were put. */
+  /**
+   * Marks one item as done (the oldest this handle got and did not mark done yet). Throws
+   * `RangeError` when called more times than this handle got items. An item whose lease ran out
+   * before (its consumer seemed dead) was taken back: it is delivered again, and counted done by
+   * whoever gets it next, so this call then counts nothing.
+   */
   async taskDone(): Promise<void> {
     const what = `Cannot call taskDone() on ${this.label}`;
+    if (!this.doneOne()) throw new RangeError(`${what}: it was called more times than this handle got items`);
     // Bounded by connectTimeout; a taskDone that Redis did not answer still runs when it is back.
-    const left = await this.call(what, (client) => {
-      this.doneOne();
-      return this.numbered((seqKey, seq, acked) => client.tkQueueTaskDone(this.key('unfinished'), this.processing, seqKey, this.channel, seq, acked));
-    });
-    if (left === -1) throw new RangeError(`${what}: it was called more times than there were items put`);
+    await this.call(what, (client) =>
+      this.numbered((seqKey, seq, acked) => client.tkQueueTaskDone(this.key('unfinished'), this.processing, seqKey, this.channel, seq, acked)),
+    );
   }
 
   /** Waits until every item put has been marked done. Throws `TimeoutError` when `timeout` ms pass first. */

@@ -224,15 +224,19 @@ return 1`,
   },
 
   /**
-   * KEYS: unfinished, processing. ARGV: channel. → unfinished after, -1 when none was unfinished.
+   * KEYS: unfinished, processing. ARGV: channel. → unfinished after; -2 when this consumer holds no
+   * item (its lease ran out and its items were taken back: they are delivered again, and counted
+   * done once, by whoever gets them next).
+   * An item counts done only as it leaves the processing list: a task is counted once per item,
+   * never once per delivery (counting deliveries let an item delivered twice bring `unfinished` to
+   * 0 early, after which taskDone refused and the items left were delivered over and over).
    * Twice: would count a task done twice and acknowledge the next item not yet done (lost); {@link once}.
    */
   tkQueueTaskDone: once(
     2,
-    `local u = tonumber(redis.call('GET', KEYS[1]) or '0')
-if u <= 0 then return -1 end
-u = redis.call('DECR', KEYS[1])
-redis.call('LPOP', KEYS[2])
+    `if not redis.call('LPOP', KEYS[2]) then return -2 end
+local u = tonumber(redis.call('GET', KEYS[1]) or '0')
+if u > 0 then u = redis.call('DECR', KEYS[1]) end
 if u == 0 then redis.call('PUBLISH', ARGV[1], 'done') end
 return u`,
   ),
