@@ -1,8 +1,11 @@
-// Reproduces a livelock of RemoteJoinableQueue under connection kills (not part of the test run).
+// Reproduced a livelock of RemoteJoinableQueue under connection kills (not part of the test run):
+// an item delivered twice got two taskDone()s, `unfinished` reached 0 early, and from then on
+// taskDone refused while the items left went round between the consumers. Fixed by counting an
+// item done as it leaves the processing list; kept to check that it stays fixed.
 // Two consumers and a producer on one queue (300 items, lease 2 s) while another client kills every
 // normal connection every 15–45 ms (CLIENT KILL TYPE normal). Usually every item is got once in
-// ~4 s; sometimes (about 1 run in 7 with two busy loops on 2 cores; every run before the numbered
-// scripts) one consumer gets items over and over (tens of thousands of gets) and never stops:
+// ~4 s; before the fix, sometimes (about 1 run in 7 with two busy loops on 2 cores; every run
+// before the numbered scripts) one consumer got items over and over (tens of thousands of gets) and never stopped:
 // the same kill loop as shared-resend.test.ts's joinable test. When it happens, DUMP prints the
 // queue's keys (lists' lengths, leases' TTLs) for diagnosis.
 //   cd packages/redis && pnpm exec tsc -p tsconfig.json && node test/repro/joinable-kill-loop.mjs
