@@ -5,7 +5,7 @@
  * sizes, results in order, the first failure, abort and timeout, room in a bounded queue, and
  * reading an endless input only as far ahead as needed.
  */
-export { mapAll, stream, mapItems, streamSource, defaultChunksize } from './pool/chunks.js';
+export { mapAll, stream, mapItems, streamSource, mapJob, streamJob, defaultChunksize } from './pool/chunks.js';
 export type { ChunkSubmitter, StopReason, MapJob, StreamJob } from './pool/chunks.js';
 export { abortError, checkChunksize, APPLY_KEYS, MAP_KEYS, IMAP_KEYS } from './pool/options.js';
 export { Reservoir } from './pool/stats.js';

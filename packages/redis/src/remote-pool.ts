@@ -18,21 +18,18 @@ import { Decoder, Encoder } from '@threadkit/core/codec';
 import {
   APPLY_KEYS,
   type ChunkSubmitter,
-  IMAP_KEYS,
-  MAP_KEYS,
   Reservoir,
   type StopReason,
   abortError,
-  checkChunksize,
   checkInteger,
   checkOptionsObject,
   checkSignal,
   checkTimeout,
   describe,
   mapAll,
-  mapItems,
+  mapJob,
   stream,
-  streamSource,
+  streamJob,
 } from '@threadkit/core/pool-kit';
 import type { AbortSignalLike, AnyFunction, ApplyOptions, ImapOptions, MapOptions } from '@threadkit/core';
 import { Queue } from 'bullmq';
@@ -736,29 +733,17 @@ export class RemotePool {
     const ref = this.#target(`Cannot ${method}`, target);
     const what = `Cannot ${method} ${ref.remote}.${ref.name}`;
     this.#checkOpen(what);
-    const list = mapItems(what, items, starmap);
-    const o = checkOptionsObject<MapOptions>(what, options, MAP_KEYS);
-    const signal = checkSignal(what, o.signal);
-    const timeout = checkTimeout(what, o.timeout);
-    const onProgress = o.onProgress;
-    if (onProgress !== undefined && typeof onProgress !== 'function')
-      throw new TypeError(`${what}: onProgress must be a function, got ${describe(onProgress)}`);
-    const chunksize = checkChunksize(what, o.chunksize);
-    if (signal?.aborted) throw abortError(what, signal);
+    const job = mapJob(what, items, options, starmap);
     // The default chunk size comes from the workers seen: look before cutting.
-    if (chunksize === undefined && this.#size === undefined && list.length > 0) await this.#connect(what);
-    return mapAll(this.#submitter(what, ref), { what, list, starmap, chunksize, signal, timeout, onProgress });
+    if (job.chunksize === undefined && this.#size === undefined && job.list.length > 0) await this.#connect(what);
+    return mapAll(this.#submitter(what, ref), job);
   }
 
   #imap(method: string, target: unknown, items: unknown, options: ImapOptions | undefined, ordered: boolean): AsyncGenerator<unknown, void, undefined> {
     const ref = this.#target(`Cannot ${method}`, target);
     const what = `Cannot ${method} ${ref.remote}.${ref.name}`;
     this.#checkOpen(what);
-    const { source, isAsync } = streamSource(what, items);
-    const o = checkOptionsObject<ImapOptions>(what, options, IMAP_KEYS);
-    const signal = checkSignal(what, o.signal);
-    const chunksize = checkChunksize(what, o.chunksize) ?? 1;
-    return stream(this.#submitter(what, ref), { what, source, isAsync, chunksize, signal, ordered });
+    return stream(this.#submitter(what, ref), streamJob(what, items, options, ordered));
   }
 
   // ------------------------------------------------------------------------------ ending

@@ -8,7 +8,8 @@ import { _clearTimeout, _setWeakTimeout, type TimerHandle } from '../_globals.js
 import { AbortError, TimeoutError } from '../errors.js';
 import type { AbortSignalLike } from '../futex.js';
 import { describe } from '../validate.js';
-import { abortError, type MapProgress } from './options.js';
+import { checkOptionsObject, checkSignal, checkTimeout } from '../validate.js';
+import { IMAP_KEYS, MAP_KEYS, abortError, checkChunksize, type ImapOptions, type MapOptions, type MapProgress } from './options.js';
 
 /** Why a chunk is stopped. */
 export type StopReason = 'abort' | 'timeout';
@@ -236,4 +237,26 @@ export function streamSource(what: string, items: unknown): { source: Iterator<u
   if (isAsyncIterable(items)) return { source: items[Symbol.asyncIterator](), isAsync: true };
   if (isIterable(items)) return { source: items[Symbol.iterator](), isAsync: false };
   throw new TypeError(`${what}: items must be an iterable or an async iterable, got ${describe(items)}`);
+}
+
+/** Checks a `map` (or `starmap`) call's items and options, as every kind of pool takes them. */
+export function mapJob(what: string, items: unknown, options: unknown, starmap: boolean): MapJob {
+  const list = mapItems(what, items, starmap);
+  const o = checkOptionsObject<MapOptions>(what, options, MAP_KEYS);
+  const signal = checkSignal(what, o.signal);
+  const timeout = checkTimeout(what, o.timeout);
+  const onProgress = o.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError(`${what}: onProgress must be a function, got ${describe(onProgress)}`);
+  const chunksize = checkChunksize(what, o.chunksize);
+  if (signal?.aborted) throw abortError(what, signal);
+  return { what, list, starmap, chunksize, signal, timeout, onProgress };
+}
+
+/** Checks an `imap` (or `imapUnordered`) call's items and options, as every kind of pool takes them. */
+export function streamJob(what: string, items: unknown, options: unknown, ordered: boolean): StreamJob {
+  const { source, isAsync } = streamSource(what, items);
+  const o = checkOptionsObject<ImapOptions>(what, options, IMAP_KEYS);
+  const signal = checkSignal(what, o.signal);
+  const chunksize = checkChunksize(what, o.chunksize) ?? 1;
+  return { what, source, isAsync, chunksize, signal, ordered };
 }

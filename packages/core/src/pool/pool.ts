@@ -24,20 +24,8 @@ import { MODE_APPLY } from '../protocol.js';
 import { getRuntime, type WorkerKind } from '../runtime.js';
 import type { AnyFunction, Target } from '../task.js';
 import { checkOptionsObject, checkSignal, checkTimeout, describe } from '../validate.js';
-import { mapAll, mapItems, stream, streamSource } from './chunks.js';
-import {
-  APPLY_KEYS,
-  IMAP_KEYS,
-  MAP_KEYS,
-  abortError,
-  checkChunksize,
-  poolConfig,
-  type ApplyOptions,
-  type ApplyRest,
-  type ImapOptions,
-  type MapOptions,
-  type PoolOptions,
-} from './options.js';
+import { mapAll, mapJob, stream, streamJob } from './chunks.js';
+import { APPLY_KEYS, abortError, poolConfig, type ApplyOptions, type ApplyRest, type ImapOptions, type MapOptions, type PoolOptions } from './options.js';
 import { Scheduler } from './scheduler.js';
 import type { PoolStats } from './stats.js';
 import type { TargetRec } from './task-queue.js';
@@ -164,16 +152,7 @@ export class Pool {
     const rec = s.targets.get(target, `Cannot ${method}`);
     const what = `Cannot ${method} ${rec.name}`;
     s.checkOpen(what);
-    const list = mapItems(what, items, starmap);
-    const o = checkOptionsObject<MapOptions>(what, options, MAP_KEYS);
-    const signal = checkSignal(what, o.signal);
-    const timeout = checkTimeout(what, o.timeout);
-    const onProgress = o.onProgress;
-    if (onProgress !== undefined && typeof onProgress !== 'function')
-      throw new TypeError(`${what}: onProgress must be a function, got ${describe(onProgress)}`);
-    const chunksize = checkChunksize(what, o.chunksize);
-    if (signal?.aborted) throw abortError(what, signal);
-    return mapAll(s.chunkOf(rec), { what, list, starmap, chunksize, signal, timeout, onProgress });
+    return mapAll(s.chunkOf(rec), mapJob(what, items, options, starmap));
   }
 
   #imap(method: string, target: unknown, items: unknown, options: ImapOptions | undefined, ordered: boolean): AsyncGenerator<unknown, void, undefined> {
@@ -181,11 +160,7 @@ export class Pool {
     const rec = s.targets.get(target, `Cannot ${method}`);
     const what = `Cannot ${method} ${rec.name}`;
     s.checkOpen(what);
-    const { source, isAsync } = streamSource(what, items);
-    const o = checkOptionsObject<ImapOptions>(what, options, IMAP_KEYS);
-    const signal = checkSignal(what, o.signal);
-    const chunksize = checkChunksize(what, o.chunksize) ?? 1;
-    return stream(s.chunkOf(rec), { what, source, isAsync, chunksize, signal, ordered });
+    return stream(s.chunkOf(rec), streamJob(what, items, options, ordered));
   }
 
   // ------------------------------------------------------------------------------ ending
