@@ -151,6 +151,43 @@ describe('Redis paused (SIGSTOP) while waits are on', () => {
     await expect(jq.getNowait()).rejects.toThrow(QueueEmptyError);
   });
 
+  it('a get given up during a pause, then the next get sent before Redis is back: both answers arrive together, and the next get keeps its item (delivered once)', async () => {
+    // Both commands wait unread in Redis's socket; at SIGCONT it runs both and writes both replies
+    // in one go, so this process settles both in one tick. The late get must not give back the
+    // item the next get (sent after it, and run after it) took and delivered.
+    const name = unique('q');
+    const jname = unique('jq');
+    const q = track(new RemoteQueue<number>(name, { connection: redis.url }));
+    const jq = track(new RemoteJoinableQueue<number>(jname, { connection: redis.url }));
+    for (let i = 1; i <= 3; i++) await q.put(i);
+    for (let i = 1; i <= 3; i++) await jq.put(i);
+    pause();
+    expect((await timed(q.get({ timeout: 300 }))).error).toBeInstanceOf(QueueEmptyError);
+    expect((await timed(jq.get({ timeout: 300 }))).error).toBeInstanceOf(QueueEmptyError);
+    const next = q.get({ timeout: 4_000 });
+    const jnext = jq.get({ timeout: 4_000 });
+    await new Promise((r) => setTimeout(r, 50)); // both sent, unread
+    resume();
+    expect(await next).toBe(1);
+    expect(await jnext).toBe(1);
+    // Give a wrongly sent give-back time to run, then count: each caller owns its item once.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await procs(name)).toBe(1);
+    expect(await items(name)).toHaveLength(2);
+    expect(await procs(jname)).toBe(1);
+    expect(await items(jname)).toHaveLength(2);
+    expect(await q.get({ timeout: 2_000 })).toBe(2);
+    expect(await q.get({ timeout: 2_000 })).toBe(3);
+    await expect(q.getNowait()).rejects.toThrow(QueueEmptyError);
+    await jq.taskDone();
+    expect(await jq.get({ timeout: 2_000 })).toBe(2);
+    await jq.taskDone();
+    expect(await jq.get({ timeout: 2_000 })).toBe(3);
+    await jq.taskDone();
+    await jq.join({ timeout: 2_000 });
+    await expect(jq.getNowait()).rejects.toThrow(QueueEmptyError);
+  });
+
   it('an acquire sent while Redis is paused gives up at its timeout; the lock or permit it takes when Redis is back is freed', async () => {
     const lock = track(new RemoteLock(unique('lock'), { connection: redis.url }));
     const sem = track(new RemoteSemaphore(unique('sem'), 1, { connection: redis.url }));

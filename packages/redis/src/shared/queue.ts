@@ -70,8 +70,8 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
   #consumer = false;
   /** The items at the head of the processing list that are the caller's, as of the last command sent (see the top of this file). */
   #owned = 0;
-  /** Get attempts sent whose answer a caller still waits for. */
-  #live = 0;
+  /** Get attempts sent so far (each numbers itself by it: a later one exists when this grew past its number). */
+  #gets = 0;
 
   constructor(name: string, options?: RemoteQueueOptions) {
     super(new.target.name, 'q', name, options, ['maxsize']);
@@ -202,18 +202,11 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
         const ack = this.joinable ? 0 : this.#owned;
         if (!this.joinable) this.#owned = 0;
         let given = false;
-        let counted = true;
-        const uncount = (): void => {
-          if (counted) this.#live--;
-          counted = false;
-        };
         attempt.onGiveUp(() => {
           given = true;
-          uncount();
         });
-        this.#live++;
         // Numbered: a get re-sent after a lost reply must not acknowledge nor take again.
-        const answer = await this.numbered((seqKey, seq, acked) =>
+        const sent = this.numbered((seqKey, seq, acked) =>
           client.tkQueueGetBuffer(
             this.key('items'),
             this.processing,
@@ -230,12 +223,18 @@ export class RemoteQueue<T = unknown> extends RemoteObject implements AsyncItera
             seq,
             acked,
           ),
-        ).finally(uncount);
+        );
+        const mine = ++this.#gets;
+        const answer = await sent;
         if (!given && !attempt.claim()) given = true; // (the undo ran, inside claim's decision)
         if (given) {
-          // Given up on: an item it moved is not the caller's. Give it back now unless an attempt
-          // still in flight will (it was sent later, so it runs later, and trims first).
-          if (Buffer.isBuffer(answer) && this.#live === 0) this.#trim(client);
+          // Given up on: an item it moved is not the caller's. Give it back now, unless a get was
+          // sent after this one: that get runs after it on Redis and gives the item back itself
+          // (every get first moves back what is past the items its caller owns). Not "unless a get
+          // is unanswered": a later get's answer may have arrived in the same tick as this one and
+          // not been claimed yet; a give-back sent now would run after it and take back the item
+          // it delivers (delivered twice).
+          if (Buffer.isBuffer(answer) && this.#gets === mine) this.#trim(client);
           return undefined;
         }
         if (answer === -1) throw new QueueClosedError(`${what}: it is closed and empty`);
