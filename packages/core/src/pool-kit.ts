@@ -12,3 +12,4 @@ export { Reservoir } from './pool/stats.js';
 export { checkTimeout, checkSignal, checkInteger, checkOptionsObject, describe } from './validate.js';
 export { targetSpec, targetName } from './task.js';
 export { reviveError } from './errors.js';
+export { TASK_SIGNAL_HOST } from './pool/worker.js';

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { serve } from './serve.js';
 
 const USAGE = `usage: threadkit-worker --name NAME --tasks MODULE=PATH [--tasks MODULE=PATH…]
-                        [--connection redis://host:port] [--size N] [--kind thread|process]
+                        [--connection redis://host:port] [--size N] [--kind thread|process|inline]
                         [--concurrency N] [--lease MS] [--abort-grace MS] [--max-payload BYTES]
                         [--connect-timeout MS] [--quiet]
 
@@ -17,8 +17,10 @@ const USAGE = `usage: threadkit-worker --name NAME --tasks MODULE=PATH [--tasks 
   --name        the queue's name, as the RemotePool gives it
   --tasks       a task module: the name callers give remoteTasks(), = its file (relative to the working directory)
   --size        threads (or processes) of the local pool; default one per CPU
-  --kind        thread (default) or process
-  --concurrency jobs held at once; default max(16, 4 × size)
+  --kind        thread (default) or process: the local pool's workers; or inline: on the worker's
+                own thread, no local pool (for tasks that wait on I/O or are short: one that
+                computes holds up the lease renewals of every job the worker holds)
+  --concurrency jobs held at once; default max(16, 4 × size), 16 inline
   --lease       a job's lease in ms (a dead worker's jobs move on within 1.5 leases); default 10000
   --abort-grace ms a cancelled task has to stop before its thread or process is killed; default 1000
   --max-payload the largest result in bytes, once encoded; default 16 MiB
@@ -72,7 +74,11 @@ const int = (flag: string): number | undefined => {
   return n;
 };
 const kind = values.kind;
-if (kind !== undefined && kind !== 'thread' && kind !== 'process') fail(`--kind takes thread or process, got ${JSON.stringify(kind)}`);
+if (kind !== undefined && kind !== 'thread' && kind !== 'process' && kind !== 'inline')
+  fail(`--kind takes thread, process or inline, got ${JSON.stringify(kind)}`);
+if (kind === 'inline') {
+  for (const flag of ['size', 'abort-grace']) if (values[flag] !== undefined) fail(`--${flag} is for a local pool, and --kind inline has none; drop it`);
+}
 
 const optional = <T>(key: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [key]: v });
 try {
@@ -81,7 +87,7 @@ try {
     tasks,
     ...optional('connection', values.connection as string | undefined),
     ...optional('size', int('size')),
-    ...optional('kind', kind as 'thread' | 'process' | undefined),
+    ...optional('kind', kind as 'thread' | 'process' | 'inline' | undefined),
     ...optional('concurrency', int('concurrency')),
     ...optional('lease', int('lease')),
     ...optional('abortGrace', int('abort-grace')),

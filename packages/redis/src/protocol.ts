@@ -115,9 +115,9 @@ export interface WorkerInfo {
   readonly id: string;
   readonly host: string;
   readonly pid: number;
-  /** Its local pool's size and kind. */
+  /** Its local pool's size and kind (inline: its concurrency, the tasks it runs at once on its own thread). */
   readonly size: number;
-  readonly kind: 'thread' | 'process';
+  readonly kind: 'thread' | 'process' | 'inline';
   /** Task modules it serves. */
   readonly modules: readonly string[];
   /** Tasks it is running now. */

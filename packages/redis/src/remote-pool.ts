@@ -96,7 +96,7 @@ export interface RemoteWorkerStats {
   readonly host: string;
   readonly pid: number;
   readonly size: number;
-  readonly kind: 'thread' | 'process';
+  readonly kind: 'thread' | 'process' | 'inline';
   readonly busy: number;
   readonly done: number;
   readonly modules: readonly string[];

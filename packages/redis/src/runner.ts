@@ -36,14 +36,17 @@ async function load(url: string): Promise<Record<string, unknown>> {
 // biome-ignore lint/suspicious/noExplicitAny: a task's arguments are whatever it takes
 type Fn = (...args: any[]) => unknown;
 
-/** Runs one job: `kind` is KIND_APPLY (payload = args) or a map chunk (payload = items). Returns the codec bytes of the result. */
-export async function run(
+/**
+ * Runs one job's call: `kind` is KIND_APPLY (payload = args) or a map chunk (payload = items);
+ * `around` runs the task's own part, with its context set. Returns the codec bytes of the result.
+ */
+export async function execute(
   moduleName: string,
   url: string,
   exportName: string,
   kind: number,
   payload: Uint8Array,
-  context: TaskContext & { progress?: ProgressSink },
+  around: (call: () => Promise<unknown>) => Promise<unknown>,
 ): Promise<Uint8Array> {
   const mod = await load(url);
   const fn = Object.hasOwn(mod, exportName) ? mod[exportName] : undefined;
@@ -52,24 +55,40 @@ export async function run(
     throw new TaskNotFoundError(moduleName, exportName, names);
   }
   const input = decoder.decode(payload) as unknown[];
-  const { progress, ...ctx } = context;
-  const slot = globalThis as { [CONTEXT]?: TaskContext; [PROGRESS]?: ProgressSink };
-  slot[CONTEXT] = ctx;
-  slot[PROGRESS] = progress;
-  let value: unknown;
-  try {
-    if (kind === KIND_APPLY) value = await (fn as Fn)(...input);
-    else {
-      const out = new Array<unknown>(input.length);
-      for (let i = 0; i < input.length; i++) {
-        const r = kind === KIND_STARMAP ? (fn as Fn)(...(input[i] as unknown[])) : (fn as Fn)(input[i]);
-        out[i] = r instanceof Promise ? await r : r;
-      }
-      value = out;
+  const value = await around(async () => {
+    if (kind === KIND_APPLY) return await (fn as Fn)(...input);
+    const out = new Array<unknown>(input.length);
+    for (let i = 0; i < input.length; i++) {
+      const r = kind === KIND_STARMAP ? (fn as Fn)(...(input[i] as unknown[])) : (fn as Fn)(input[i]);
+      out[i] = r instanceof Promise ? await r : r;
     }
-  } finally {
-    slot[CONTEXT] = undefined;
-    slot[PROGRESS] = undefined;
-  }
+    return out;
+  });
   return encoder.encode(value, 'result').slice();
+}
+
+/**
+ * Runs one job's call in a thread or process of the local pool, which runs one task at a time:
+ * the task's context sits in this thread's slots while it runs.
+ */
+export function run(
+  moduleName: string,
+  url: string,
+  exportName: string,
+  kind: number,
+  payload: Uint8Array,
+  context: TaskContext & { progress?: ProgressSink },
+): Promise<Uint8Array> {
+  const { progress, ...ctx } = context;
+  return execute(moduleName, url, exportName, kind, payload, async (call) => {
+    const slot = globalThis as { [CONTEXT]?: TaskContext; [PROGRESS]?: ProgressSink };
+    slot[CONTEXT] = ctx;
+    slot[PROGRESS] = progress;
+    try {
+      return await call();
+    } finally {
+      slot[CONTEXT] = undefined;
+      slot[PROGRESS] = undefined;
+    }
+  });
 }

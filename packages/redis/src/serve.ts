@@ -5,17 +5,24 @@
  * cause of stalled jobs), and `.ts` task modules, `abortGrace`, `resourceLimits` and a worker's
  * crash (`WorkerExitError`) come from the local pool.
  *
+ * `kind: 'inline'` runs tasks on the worker's own thread instead, as a plain BullMQ processor (or
+ * Celery's solo pool) does: no hop to a pool thread, for tasks that wait on I/O or are short; a
+ * task that computes for longer than a lease holds up the renewals of every job the worker holds.
+ * Each inline task's context, progress and `taskSignal()` come from an `AsyncLocalStorage`, so
+ * concurrent tasks (up to `concurrency`) each see their own across their awaits.
+ *
  * What a worker runs: only the exported functions of the task modules it was started with. A job
  * names a module and an export; nothing that arrives through Redis is ever evaluated. A job that
  * is not threadkit's fails with `ForeignJobError`, and the worker goes on.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AbortError, Pool, Queue, TaskError, TaskNotFoundError, taskModule } from '@threadkit/node';
 import { Encoder } from '@threadkit/core/codec';
-import { checkInteger, checkOptionsObject, checkTimeout, describe } from '@threadkit/core/pool-kit';
+import { checkInteger, checkOptionsObject, checkTimeout, describe, TASK_SIGNAL_HOST } from '@threadkit/core/pool-kit';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AnswerSender } from './answers.js';
@@ -37,7 +44,8 @@ import {
   keys,
   writeFrame,
 } from './protocol.js';
-import { checkModuleName, type ProgressSink, type TaskContext } from './tasks.js';
+import { execute } from './runner.js';
+import { checkModuleName, INLINE, type InlineTask, type ProgressSink, type TaskContext } from './tasks.js';
 
 /** Options of `serve()`. */
 export interface ServeOptions {
@@ -47,11 +55,17 @@ export interface ServeOptions {
   readonly name: string;
   /** The task modules this worker runs, by the name callers give `remoteTasks()`: a file URL, or a path (relative to the working directory). */
   readonly tasks: Readonly<Record<string, string | URL>>;
-  /** The local pool's size. @default cpuCount() */
+  /** The local pool's size (not with `kind: 'inline'`). @default cpuCount() */
   readonly size?: number;
-  /** The local pool's workers: threads or processes. @default 'thread' */
-  readonly kind?: 'thread' | 'process';
-  /** How many jobs it holds at once (running, and queued in the local pool). @default max(16, 4 × size) */
+  /**
+   * Where tasks run: the local pool's threads or processes, or `'inline'`, on this worker's own
+   * thread (no hop to a pool thread: for tasks that wait on I/O or are short; a task that computes
+   * blocks the lease renewals of every job this worker holds, and cancellation is only what the
+   * task does on its `taskSignal()`; `size`, `abortGrace`, `maxTasksPerChild` and
+   * `resourceLimits` do not apply). @default 'thread'
+   */
+  readonly kind?: 'thread' | 'process' | 'inline';
+  /** How many jobs it holds at once (running, and queued in the local pool). @default max(16, 4 × size); 16 inline */
   readonly concurrency?: number;
   /**
    * A job's lease, ms (BullMQ's `lockDuration`; renewed every lease/2 while it runs). A worker that
@@ -101,6 +115,19 @@ const SERVE_KEYS = [
 const MiB = 1024 * 1024;
 const runner = taskModule<typeof import('./runner.js')>(new URL('./runner.js', import.meta.url));
 
+/** The inline tasks of this process (every `serve({ kind: 'inline' })` in it shares one). */
+let inlineTasks: AsyncLocalStorage<InlineTask> | undefined;
+function inlineStore(): AsyncLocalStorage<InlineTask> {
+  if (!inlineTasks) {
+    const store = new AsyncLocalStorage<InlineTask>();
+    inlineTasks = store;
+    const g = globalThis as { [INLINE]?: AsyncLocalStorage<InlineTask>; [TASK_SIGNAL_HOST]?: () => AbortSignal | undefined };
+    g[INLINE] = store;
+    g[TASK_SIGNAL_HOST] = () => store.getStore()?.signal;
+  }
+  return inlineTasks;
+}
+
 function moduleUrl(what: string, name: string, spec: unknown): string {
   if (spec instanceof URL) return spec.href;
   if (typeof spec !== 'string' || spec === '') throw new TypeError(`${what}: tasks.${name} must be a file path or URL, got ${describe(spec)}`);
@@ -143,22 +170,39 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const modules = new Map<string, string>();
   for (const [m, spec] of Object.entries(o.tasks)) modules.set(checkModuleName(what, m), moduleUrl(what, m, spec));
   const kind = o.kind ?? 'thread';
+  if (kind !== 'thread' && kind !== 'process' && kind !== 'inline') {
+    throw new TypeError(`${what}: kind must be 'thread', 'process' or 'inline', got ${describe(kind)}`);
+  }
+  const inline = kind === 'inline';
+  if (inline) {
+    for (const k of ['size', 'abortGrace', 'maxTasksPerChild', 'resourceLimits'] as const) {
+      if (o[k] !== undefined) {
+        throw new TypeError(
+          `${what}: ${k} is an option of the local pool, and kind 'inline' has none (its tasks run on the worker's own thread); drop ${k}, or use kind 'thread' or 'process'`,
+        );
+      }
+    }
+  }
   const lease = o.lease === undefined ? 10_000 : checkInteger(what, 'lease', o.lease, 100);
   const maxPayload = o.maxPayload === undefined ? 16 * MiB : checkInteger(what, 'maxPayload', o.maxPayload, 1);
   const log = o.log;
   if (log !== undefined && typeof log !== 'function') throw new TypeError(`${what}: log must be a function, got ${describe(log)}`);
   const connectTimeout = checkTimeout(`${what}: connectTimeout`, o.connectTimeout) ?? 10_000;
 
-  const pool = new Pool({
-    ...(o.size !== undefined ? { size: o.size } : {}),
-    kind,
-    ...(o.abortGrace !== undefined ? { abortGrace: o.abortGrace } : {}),
-    ...(o.maxTasksPerChild !== undefined ? { maxTasksPerChild: o.maxTasksPerChild } : {}),
-    ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}),
-    name: 'RemoteWorker',
-  });
-  const size = pool.size;
-  const concurrency = o.concurrency === undefined ? Math.max(16, 4 * size) : checkInteger(what, 'concurrency', o.concurrency, 1);
+  const pool = inline
+    ? undefined
+    : new Pool({
+        ...(o.size !== undefined ? { size: o.size } : {}),
+        kind,
+        ...(o.abortGrace !== undefined ? { abortGrace: o.abortGrace } : {}),
+        ...(o.maxTasksPerChild !== undefined ? { maxTasksPerChild: o.maxTasksPerChild } : {}),
+        ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}),
+        name: 'RemoteWorker',
+      });
+  const concurrency = o.concurrency === undefined ? Math.max(16, 4 * (pool?.size ?? 1)) : checkInteger(what, 'concurrency', o.concurrency, 1);
+  // The registry's size: the tasks it runs at once (inline, every job it holds runs at once).
+  const size = pool?.size ?? concurrency;
+  const store = inline ? inlineStore() : undefined;
 
   let client: Redis;
   let sub: Redis;
@@ -166,7 +210,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     client = await connect(config, what, connectTimeout);
     sub = await connect(config, what, connectTimeout);
   } catch (error) {
-    await pool.terminate();
+    await pool?.terminate();
     throw error;
   }
   const host = hostname();
@@ -230,8 +274,20 @@ export async function serve(options: ServeOptions): Promise<Server> {
       }
       const args = Buffer.from(a, 'base64');
       const ctx: TaskContext & { progress?: ProgressSink } = { callId, attempt, maxAttempts, worker: { id, host, pid: process.pid } };
-      if (wantsProgress === 1) ctx.progress = startProgress() as ProgressSink;
-      const result = (await pool.apply(runner.run, [m, url, f, kind, args, ctx], { signal: controller.signal })) as Uint8Array;
+      const sink = wantsProgress === 1 ? (startProgress() as ProgressSink) : undefined;
+      let result: Uint8Array;
+      if (pool) {
+        if (sink) ctx.progress = sink;
+        result = (await pool.apply(runner.run, [m, url, f, kind, args, ctx], { signal: controller.signal })) as Uint8Array;
+      } else {
+        const task: InlineTask = { ctx, progress: sink, signal: controller.signal };
+        try {
+          result = await execute(m, url, f, kind, args, (call) => store!.run(task, call));
+        } catch (error) {
+          // As the local pool reports a task's failure: a TaskError whose cause is what it threw.
+          throw new TaskError(error instanceof Error ? error : new Error(String(error)), 'main');
+        }
+      }
       if (result.length > maxPayload) {
         throw new PayloadTooLargeError(
           `${m}.${f}: its result takes ${result.length} bytes encoded, more than the worker's maxPayload (${maxPayload}); return less, or raise maxPayload`,
@@ -320,7 +376,9 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const beat = setInterval(() => void heartbeat().catch(() => {}), 1000);
   beat.unref();
   void worker.run().catch((error: unknown) => say(`stopped: ${error instanceof Error ? error.message : String(error)}`));
-  say(`serving ${[...modules.keys()].join(', ')} with ${size} ${kind === 'process' ? 'processes' : 'threads'} (concurrency ${concurrency}, lease ${lease} ms)`);
+  say(
+    `serving ${[...modules.keys()].join(', ')} ${inline ? 'inline, on its own thread' : `with ${size} ${kind === 'process' ? 'processes' : 'threads'}`} (concurrency ${concurrency}, lease ${lease} ms)`,
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -331,7 +389,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
       clearInterval(beat);
       await client.hdel(registryKey, id).catch(() => {});
       progress?.close();
-      await pool.close();
+      await pool?.close();
       sub.disconnect();
       await client.quit().catch(() => {});
       client.disconnect();

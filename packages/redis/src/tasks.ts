@@ -79,13 +79,35 @@ export const CONTEXT = Symbol.for('threadkit.redis.taskContext');
  * }
  */
 export function taskContext(): TaskContext {
-  const ctx = (globalThis as { [CONTEXT]?: TaskContext })[CONTEXT];
+  const ctx = current().ctx;
   if (!ctx) throw new InvalidStateError('taskContext() works only inside a task that a threadkit worker (serve() or threadkit-worker) runs for a RemotePool');
   return ctx;
 }
 
 /** Where `reportProgress()` sends to: the worker's progress queue, when the caller listens. */
 export const PROGRESS = Symbol.for('threadkit.redis.progress');
+
+/** An inline worker's task (`serve({ kind: 'inline' })`): its context, progress sink and signal. */
+export interface InlineTask {
+  readonly ctx: TaskContext;
+  readonly progress: ProgressSink | undefined;
+  readonly signal: AbortSignal;
+}
+
+/** Where an inline worker keeps its running tasks (an `AsyncLocalStorage`): several run at once on one thread. */
+export const INLINE = Symbol.for('threadkit.redis.inlineTasks');
+
+interface Slots {
+  [CONTEXT]?: TaskContext;
+  [PROGRESS]?: ProgressSink;
+  [INLINE]?: { getStore(): InlineTask | undefined };
+}
+
+/** The running task's context and progress sink: an inline task's, else this thread's slots (a pool thread runs one task at a time). */
+function current(): { readonly ctx?: TaskContext | undefined; readonly progress?: ProgressSink | undefined } {
+  const g = globalThis as Slots;
+  return g[INLINE]?.getStore() ?? { ctx: g[CONTEXT], progress: g[PROGRESS] };
+}
 
 /** The part of a threadkit `Queue` that progress needs. */
 export interface ProgressSink {
@@ -102,9 +124,7 @@ export interface ProgressSink {
  * }
  */
 export function reportProgress(value: unknown): void {
-  const slot = globalThis as { [CONTEXT]?: TaskContext; [PROGRESS]?: ProgressSink };
-  const sink = slot[PROGRESS];
-  const ctx = slot[CONTEXT];
+  const { ctx, progress: sink } = current();
   if (!sink || !ctx) return;
   sink.put({ id: ctx.callId, c: ctx.callId.slice(0, ctx.callId.indexOf('.')), v: value }, { block: false }).catch(() => {});
 }

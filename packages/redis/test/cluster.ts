@@ -29,7 +29,7 @@ export interface WorkerOptions {
   readonly name: string;
   readonly label: string;
   readonly size?: number;
-  readonly kind?: 'thread' | 'process';
+  readonly kind?: 'thread' | 'process' | 'inline';
   readonly lease?: number;
   readonly concurrency?: number;
   readonly args?: readonly string[];
@@ -63,8 +63,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerProcess> {
     o.name,
     '--tasks',
     'tasks=./tasks.ts',
-    '--size',
-    String(o.size ?? 1),
+    ...(o.kind === 'inline' ? [] : ['--size', String(o.size ?? 1)]),
     '--kind',
     o.kind ?? 'thread',
     ...(o.lease ? ['--lease', String(o.lease)] : []),

@@ -274,7 +274,7 @@ describe('Redis faults', () => {
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('--tasks is required');
     expect(run(['--name', 'x', '--tasks', 'oops']).stderr).toContain('--tasks takes MODULE=PATH');
-    expect(run(['--name', 'x', '--tasks', 't=./t.js', '--kind', 'fiber']).stderr).toContain('--kind takes thread or process');
+    expect(run(['--name', 'x', '--tasks', 't=./t.js', '--kind', 'fiber']).stderr).toContain('--kind takes thread, process or inline');
     const port = await freePort();
     const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tasks.ts');
     const down = run(['--name', 'x', '--tasks', `t=${fixture}`, '--connection', `redis://bob:pa55word@127.0.0.1:${port}`, '--connect-timeout', '300']);

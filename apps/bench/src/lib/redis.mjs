@@ -129,16 +129,28 @@ export async function startProcess(script, args, { ipc = false } = {}) {
   };
 }
 
-/** A `threadkit-worker` process serving `bench=src/workers/remote-tasks.mjs` in a local pool of `size` threads. */
-export function threadkitWorker(url, name, { size = 1, concurrency = 50, lease } = {}) {
-  const args = ['--connection', url, '--name', name, '--tasks', `bench=${REMOTE_TASKS}`, '--size', size, '--kind', 'thread', '--concurrency', concurrency];
+/** A `threadkit-worker` process serving `bench=src/workers/remote-tasks.mjs` in a local pool of `size` threads (or `kind: 'inline'`: on its own thread). */
+export function threadkitWorker(url, name, { size = 1, concurrency = 50, lease, kind = 'thread' } = {}) {
+  const args = [
+    '--connection',
+    url,
+    '--name',
+    name,
+    '--tasks',
+    `bench=${REMOTE_TASKS}`,
+    ...(kind === 'inline' ? [] : ['--size', size]),
+    '--kind',
+    kind,
+    '--concurrency',
+    concurrency,
+  ];
   if (lease) args.push('--lease', lease);
   return startProcess(THREADKIT_WORKER, [...args, '--quiet']);
 }
 
-/** A plain BullMQ worker process (src/workers/bullmq-worker.mjs). */
-export function bullmqWorker(url, name, { concurrency = 50, lockDuration = 30_000, stalledInterval = 30_000 } = {}) {
-  return startProcess(BULLMQ_WORKER, [url, name, concurrency, lockDuration, stalledInterval], { ipc: true });
+/** A plain BullMQ worker process (src/workers/bullmq-worker.mjs); `sandboxed`: its processor in worker threads (BullMQ's `useWorkerThreads`). */
+export function bullmqWorker(url, name, { concurrency = 50, lockDuration = 30_000, stalledInterval = 30_000, sandboxed = false } = {}) {
+  return startProcess(BULLMQ_WORKER, [url, name, concurrency, lockDuration, stalledInterval, sandboxed ? 'sandboxed' : 'inline'], { ipc: true });
 }
 
 /** Stops every process of a run. */

@@ -60,6 +60,18 @@ export default [
   },
   {
     ...common,
+    name: 'BullMQ sandboxed, waitUntilFinished',
+    cases: ['apply', 'roundtrip'],
+    order: 15,
+    note: "as `BullMQ, waitUntilFinished`, its worker's processor a file run in worker threads (BullMQ's sandboxed processors, `useWorkerThreads: true`): the peer of threadkit's default workers, whose tasks run in a local pool's thread",
+    run: ({ case: kase, n, warmup }) =>
+      withQueue({ worker: { sandboxed: true } }, ({ queue, events }) => {
+        const submit = () => call(queue, events, 'noop', {});
+        return kase === 'apply' ? poolThroughput(submit, { n, warmup }) : roundTrips(submit, { n, warmup });
+      }),
+  },
+  {
+    ...common,
     name: 'BullMQ, fire and forget',
     cases: ['apply'],
     order: 20,

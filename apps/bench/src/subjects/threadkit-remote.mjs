@@ -41,6 +41,17 @@ export default [
   },
   {
     ...common,
+    name: 'threadkit RemotePool.apply, --kind inline',
+    cases: ['apply', 'roundtrip'],
+    order: 61,
+    note: "as `threadkit RemotePool.apply`, its worker `threadkit-worker --kind inline --concurrency 50`: tasks run on the worker's own thread, as a plain BullMQ processor runs (the peer of `BullMQ, waitUntilFinished`)",
+    run: ({ case: kase, n, warmup }) =>
+      withPool(1, { kind: 'inline' }, (pool) =>
+        kase === 'apply' ? poolThroughput(() => pool.apply(tasks.noop), { n, warmup }) : roundTrips(() => pool.apply(tasks.noop), { n, warmup }),
+      ),
+  },
+  {
+    ...common,
     name: 'threadkit RemotePool.map',
     cases: ['map'],
     order: 60,

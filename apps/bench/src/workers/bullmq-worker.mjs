@@ -1,6 +1,8 @@
 // The remote scenario's plain BullMQ worker process:
-//   node bullmq-worker.mjs URL QUEUE CONCURRENCY LOCK_DURATION STALLED_INTERVAL
-// Runs the jobs in its main thread (what a BullMQ processor function does): `noop` returns null,
+//   node bullmq-worker.mjs URL QUEUE CONCURRENCY LOCK_DURATION STALLED_INTERVAL [inline|sandboxed]
+// Runs the jobs in its main thread (what a BullMQ processor function does), or with `sandboxed` in
+// BullMQ's sandboxed processors on worker threads (`useWorkerThreads`, the processor file
+// bullmq-sandboxed.mjs, the same jobs): `noop` returns null,
 // `double` returns data.x * 2, `marker` is remote-tasks.mjs's marker. Prints "ready" once its
 // connection is up. On an IPC message { until: k } it answers { done } once k jobs have completed
 // (the fire-and-forget figure: the caller gets no answers, only "all done").
@@ -8,7 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 
-const [url, name, concurrency, lockDuration, stalledInterval] = process.argv.slice(2);
+const [url, name, concurrency, lockDuration, stalledInterval, mode = 'inline'] = process.argv.slice(2);
 
 const processor = async (job) => {
   switch (job.name) {
@@ -26,7 +28,9 @@ const processor = async (job) => {
   }
 };
 
-const worker = new Worker(name, processor, {
+const sandboxed = mode === 'sandboxed';
+const worker = new Worker(name, sandboxed ? new URL('./bullmq-sandboxed.mjs', import.meta.url) : processor, {
+  ...(sandboxed ? { useWorkerThreads: true } : {}),
   connection: new Redis(url, { maxRetriesPerRequest: null }),
   concurrency: Number(concurrency),
   lockDuration: Number(lockDuration),

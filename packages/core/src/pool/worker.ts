@@ -523,5 +523,15 @@ export function _setRunner(runner: PoolRunner): void {
  * }
  */
 export function taskSignal(): AbortSignal {
-  return active ? active.signal() : neverAborted();
+  if (active) return active.signal();
+  return (globalThis as { [TASK_SIGNAL_HOST]?: () => AbortSignal | undefined })[TASK_SIGNAL_HOST]?.() ?? neverAborted();
 }
+
+/**
+ * Where a host that runs tasks itself, outside a pool worker (`@threadkit/redis`'s inline
+ * workers, which run them on their own thread), tells {@link taskSignal} the signal of the task
+ * running now: a function on `globalThis` under this registered symbol (every copy of this
+ * package reads the same one), consulted only where no pool runner is active. Returning
+ * undefined means "no task of mine": the signal then never aborts, as outside any task.
+ */
+export const TASK_SIGNAL_HOST = Symbol.for('threadkit.taskSignal.host');
