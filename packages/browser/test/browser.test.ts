@@ -102,6 +102,36 @@ describe('task modules that cannot load', () => {
     expect(error).toBeInstanceOf(WorkerStartError);
     expect((error as Error).message).toMatch(/its module failed to load: SyntaxError: http:\/\/[^ ]+\/unparsable\.js does not parse: /);
   });
+
+  // What a page built by Vite without @threadkit/browser/vite does: it copies tasks.ts as an asset,
+  // inlined as a data URL of MPEG-TS's type when small, a hashed .ts file when not.
+  const source = 'export function double(n: number): number {\n  return n * 2;\n}\n// a task module a little longer than a line\n';
+
+  it('a TypeScript task module a build inlined as a data URL: WorkerStartError naming @threadkit/browser/vite, not the base64', async () => {
+    const url = `data:video/mp2t;base64,${btoa(source)}`;
+    const copied = taskModule<{ double(n: number): number }>(url);
+    const t = new Thread({ target: copied.double, args: [21] });
+    t.start();
+    const error = await t.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerStartError);
+    const message = (error as Error).message;
+    expect(message).toMatch(
+      /its module failed to load: TypeError: Cannot import the task module data:video\/mp2t;base64,\S+… \(a data URL of \d+ characters\): it is video\/mp2t, not JavaScript: /,
+    );
+    expect(message).toContain("import { threadkit } from '@threadkit/browser/vite' and plugins: [threadkit()]");
+    expect(message).not.toContain(url);
+  });
+
+  it('a TypeScript task module a build copied as a file, served as JavaScript: WorkerStartError naming @threadkit/browser/vite', async () => {
+    const copied = taskModule<{ double(n: number): number }>(new URL('/copied-tasks-B4xQ9v.ts', location.href));
+    const t = new Thread({ target: copied.double, args: [21] });
+    t.start();
+    const error = await t.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerStartError);
+    expect((error as Error).message).toMatch(
+      /SyntaxError: http:\/\/[^ ]+\/copied-tasks-B4xQ9v\.ts does not parse: .+ \(TypeScript that was not compiled: .*'@threadkit\/browser\/vite'/,
+    );
+  });
 });
 
 describe('task modules built as their own worker entry (what @threadkit/browser/vite writes)', () => {

@@ -67,4 +67,12 @@ describe('the Vite plugin', () => {
     expect(page.code).toContain(worker!.fileName.split('/').pop());
     expect(page.code).not.toContain('nope.ts');
   }, 60_000);
+
+  it('without the plugin, a Vite build inlines tasks.ts uncompiled as a data URL of MPEG-TS type (the worker then names the plugin: see browser.test.ts)', async () => {
+    const result = (await build({ root, logLevel: 'silent', build: { write: false } })) as Rollup.RollupOutput;
+    const page = result.output.find((o) => o.type === 'chunk' && o.isEntry) as Rollup.OutputChunk;
+    const inlined = /data:video\/mp2t;base64,([A-Za-z0-9+/=]+)/.exec(page.code);
+    expect(inlined, 'a data URL in the page').not.toBeNull();
+    expect(Buffer.from(inlined![1]!, 'base64').toString()).toMatch(/n: number/);
+  }, 60_000);
 });
