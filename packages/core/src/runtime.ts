@@ -100,6 +100,13 @@ export interface WorkerScope {
   onUncaught(handler: (error: unknown) => void): void;
   /** Imports a task module by URL (adapters add TypeScript support here where the host lacks it). */
   importModule(url: string): Promise<Record<string, unknown>>;
+  /**
+   * Whether a `file:` URL names a file here: `undefined` when it cannot tell (no permission to
+   * look). Where present, a task module named by its source that is not there (`tasks.ts`) is
+   * loaded from its compiled form next to it (`tasks.js`), and the other way round, and a module
+   * not found at all is reported with every file looked for (see `module-url.ts`).
+   */
+  exists?(url: string): boolean | undefined;
   /** Ends the worker with an exit code once what was posted has been delivered. */
   exit(code: number): void;
   /**

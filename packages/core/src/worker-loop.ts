@@ -16,12 +16,15 @@ import { revive } from './handle.js';
 import './primitives.js';
 import { hasPending, publishAll } from './publish.js';
 import { PoolRunner, _setRunner } from './pool/worker.js';
+import { findTaskModule } from './module-url.js';
 
 export type { WorkerScope } from './runtime.js';
 /** The protocol's envelope, for adapters that must read a message's kind (e.g. to pick a worker entry by its first task). */
 export { unwrap } from './protocol.js';
 /** The first task a message asks for (a Thread's `run`, or a Pool's first target), for adapters that pick a worker entry by it. */
 export { firstTarget } from './protocol.js';
+/** Which file a task module's URL stands for (its compiled form where its source is not there), for a worker that imports task modules on its own. */
+export { findTaskModule, standIns } from './module-url.js';
 /** For a worker entry that is run on its own (not by threadkit). */
 export { InvalidStateError } from './errors.js';
 export type { ToWorker, FromWorker } from './protocol.js';
@@ -113,7 +116,9 @@ export function runWorker(scope: WorkerScope): void {
   const load = (url: string): Promise<Record<string, unknown>> => {
     let mod = modules.get(url);
     if (!mod) {
-      mod = scope.importModule(url);
+      // A source named but not there: its compiled form (see module-url.ts).
+      const exists = scope.exists?.bind(scope);
+      mod = exists ? (async () => scope.importModule(findTaskModule(url, exists)))() : scope.importModule(url);
       modules.set(url, mod);
     }
     return mod;

@@ -10,31 +10,29 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResourceLimits, Runtime, SpawnOptions, WorkerEvents, WorkerHandle } from '@threadkit/core';
 import { childProcesses } from '@threadkit/core/adapter';
+import { TSX_ENV, parentTsx, tsxFlags } from './typescript.js';
 
 const entry = new URL('./worker.js', import.meta.url);
 
 /**
- * The parent's flags minus tsx's own: under the tsx CLI they cost ~110 ms per worker and do not
- * make `.ts` load in workers on Node 20 (the worker entry registers tsx itself when needed).
+ * The tsx this program runs under, if any (see typescript.ts), and its flags minus tsx's own:
+ * under the tsx command those cost ~110 ms per worker and do not make `.ts` load in a thread on
+ * Node 20; instead a worker is told which tsx to register when it loads a task module.
  */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const next = argv[i + 1];
-    if ((arg === '--require' || arg === '-r' || arg === '--import' || arg === '--loader') && next && /(^tsx$)|[\\/]tsx[\\/]/.test(next)) {
-      i++;
-      continue;
-    }
-    if (/^--(require|import|loader)=.*[\\/]tsx[\\/]/.test(arg)) continue;
-    out.push(arg);
-  }
-  return out;
+const flags = tsxFlags(process.execArgv, process.cwd()).rest;
+const tsxFolder = parentTsx();
+
+/** The environment a worker gets: this program's, and which tsx to load task modules with. */
+function workerEnv(): NodeJS.ProcessEnv | undefined {
+  return tsxFolder === undefined ? undefined : { ...process.env, [TSX_ENV]: tsxFolder };
 }
 
+/** The flags of Node's own TypeScript support, which a process gets as its parent has them. */
+const typeScriptFlags = flags.filter((flag) => /^--(?:no-)?experimental-(?:strip|transform)-types$/.test(flag));
+
 function spawnThread(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
-  const worker = new Worker(entry, { name: options.name, execArgv: workerExecArgv(), resourceLimits: options.resourceLimits });
+  const env = workerEnv();
+  const worker = new Worker(entry, { name: options.name, execArgv: flags, resourceLimits: options.resourceLimits, ...(env ? { env } : {}) });
   worker.on('message', events.message);
   worker.on('error', events.error);
   worker.on('exit', (code) => events.exit(code));
@@ -60,13 +58,14 @@ function limitFlags(limits: ResourceLimits | undefined): string[] {
 }
 
 /** Child processes, as `fork()` would start them (see @threadkit/core/adapter), with progress cells. */
-const spawnChild = childProcesses({ process, spawn, spawnSync, signals: constants.signals, cells: { files: fs, dir: tmpdir } });
+const spawnChild = childProcesses({ process, spawn, spawnSync, signals: constants.signals, cells: { files: fs, dir: tmpdir }, childEnv: workerEnv });
 
 function spawnProcess(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
   // What fork() would run, but through setpriv where it can be: the child ends with this process
   // even when its main thread never yields (else its watcher thread sees to that: see worker.ts).
-  // The parent's flags (a test runner's, a loader's) are not the child's business.
-  return spawnChild(options, events, [process.execPath, ...limitFlags(options.resourceLimits), fileURLToPath(entry)]);
+  // The parent's flags (a test runner's, a loader's) are not the child's business, but for Node's
+  // TypeScript support: the child loads task modules as its parent does (tsx: see workerEnv).
+  return spawnChild(options, events, [process.execPath, ...typeScriptFlags, ...limitFlags(options.resourceLimits), fileURLToPath(entry)]);
 }
 
 /** The Node runtime. */

@@ -6,14 +6,17 @@ import { writeSync } from 'node:fs';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { ipcScope, startParentWatch } from '@threadkit/core/adapter';
 import { InvalidStateError, runWorker, type WorkerScope } from '@threadkit/core/worker';
+import { fileExists, isTypeScript, nativeTypeScript, parentTsx, registerTsx } from './typescript.js';
 
 const port = isMainThread ? null : parentPort;
 
-// TypeScript task modules: Node >= 22.6 strips types itself; older Nodes get tsx's loader, once.
-let tsx: Promise<unknown> | undefined;
+// TypeScript task modules load as in the parent: under its tsx when it runs under tsx; else on
+// Node's type stripping, or on tsx where this Node has none (see typescript.ts). Registered once.
+const tsxFolder = parentTsx();
+let tsx: Promise<void> | undefined;
 async function importModule(url: string): Promise<Record<string, unknown>> {
-  if (/\.[cm]?tsx?$/i.test(new URL(url).pathname) && !(process.features as { typescript?: unknown }).typescript) {
-    tsx ??= import('tsx/esm/api').then(({ register }) => register());
+  if (tsxFolder !== undefined || (isTypeScript(url) && !nativeTypeScript())) {
+    tsx ??= registerTsx(tsxFolder, url);
     await tsx;
   }
   return (await import(url)) as Record<string, unknown>;
@@ -36,6 +39,7 @@ runWorker({
     process.on('unhandledRejection', handler);
   },
   importModule,
+  exists: fileExists,
 });
 
 // With the worker loop already listening, in this same turn: a task that arrives next and never

@@ -59,12 +59,14 @@ export interface ChildHost {
     once(event: 'exit', listener: () => void): unknown;
   };
   /** `node:child_process`'s `spawn` and `spawnSync`. */
-  spawn(command: string, args: string[], options: { stdio: Stdio; serialization: 'advanced' }): IpcChild;
+  spawn(command: string, args: string[], options: { stdio: Stdio; serialization: 'advanced'; env?: { readonly [name: string]: string | undefined } }): IpcChild;
   spawnSync(command: string, args: string[], options: { stdio: 'ignore' }): { status: number | null };
   /** `node:os`'s `constants.signals`: signal numbers by name, for a Python-style exit code. */
   readonly signals: object;
   /** Where progress cells are made (a temporary directory; `undefined` where none may be made) and `node:fs`; absent: no cells. */
   readonly cells?: { readonly files: CellFiles; dir(): string | undefined };
+  /** The environment of a new child process; absent (or `undefined`): this program's. */
+  childEnv?(): { readonly [name: string]: string | undefined } | undefined;
   /** Whether this program may read an environment variable, or run a program, without a permission prompt (Deno); else it may. */
   mayRead?(variable: string): boolean;
   mayRun?(path: string): boolean;
@@ -115,7 +117,12 @@ export function childProcesses(host: ChildHost): (options: SpawnOptions, events:
     const { command, args } = childCommand(cell ? [...run, progressArg(CELL_FD)] : run, process.pid, parentDeathSignal());
     let child: IpcChild;
     try {
-      child = host.spawn(command, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...(cell ? [cell.fd] : [])], serialization: 'advanced' });
+      const env = host.childEnv?.();
+      child = host.spawn(command, args, {
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...(cell ? [cell.fd] : [])],
+        serialization: 'advanced',
+        ...(env ? { env } : {}),
+      });
     } catch (error) {
       cell?.close();
       throw error;
