@@ -3,13 +3,13 @@
  * daemon thread) or a Deno process started with an IPC channel (a process). It builds core's
  * `WorkerScope` for the one it finds itself in and hands control to core's worker loop.
  */
-import { writeSync } from 'node:fs';
+import { statSync, writeSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker, parentPort } from 'node:worker_threads';
 import { EXIT_KEY, catchUncaught, ipcScope, startParentWatch, webWorkerScope, withLifeLock, type ErrorEventTarget } from '@threadkit/core/adapter';
 import { InvalidStateError, runWorker, type WorkerScope } from '@threadkit/core/worker';
-import { permissionDenied, webWorkerGlobal } from './host.js';
+import { Deno, permissionDenied, webWorkerGlobal } from './host.js';
 
 const web = parentPort ? undefined : webWorkerGlobal();
 const kind = parentPort ? 'daemon thread' : web ? 'thread' : process.send ? 'process' : undefined;
@@ -36,6 +36,19 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
   }
 }
 
+/** Whether a `file:` URL names a file (`undefined` where Deno may not look: the import then says why). */
+function exists(url: string): boolean | undefined {
+  if (!url.startsWith('file:')) return undefined;
+  try {
+    const path = fileURLToPath(url);
+    // Asked first (querySync never prompts): a task module is looked for only where it may be.
+    if (Deno?.permissions.querySync({ name: 'read', path }).state !== 'granted') return undefined;
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return undefined;
+  }
+}
+
 // Uncaught errors and unhandled rejections: Deno raises both as events on the global scope in
 // every kind of worker (see @threadkit/core/adapter).
 const onUncaught: WorkerScope['onUncaught'] = (handler) => catchUncaught(globalThis as unknown as ErrorEventTarget, handler);
@@ -49,10 +62,11 @@ if (parentPort) {
     onMessage: (handler) => void port.on('message', withLifeLock(handler)),
     onUncaught,
     importModule,
+    exists,
     exit: (code) => process.exit(code),
   };
 } else if (web) {
-  scope = webWorkerScope(web, importModule);
+  scope = { ...webWorkerScope(web, importModule), exists };
   // A Web Worker that ends itself (`Deno.exit(n)`, `process.exit(n)`, `close()`) gives its parent
   // no event at all: it says goodbye first, with its exit code, as `scope.exit` does.
   const bye = (code: number): void => web.postMessage({ [EXIT_KEY]: code });
@@ -76,7 +90,7 @@ if (parentPort) {
   // Deno's ChildProcess may never emit 'close' in the parent: the last message says the process
   // is exiting, and what it sends is cloned first (see @threadkit/core/adapter). A pool's process
   // worker counts the tasks it starts in its progress cell, if its parent gave it one.
-  scope = { ...ipcScope(process, { write: writeSync, cloneFirst: true, lastWord: true }), onUncaught, importModule };
+  scope = { ...ipcScope(process, { write: writeSync, cloneFirst: true, lastWord: true }), onUncaught, importModule, exists };
 }
 runWorker(scope);
 

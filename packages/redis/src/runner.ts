@@ -4,7 +4,8 @@
  * `map` chunk), and encodes the result. Decoding and encoding happen here, in the pool's thread or
  * process, so the worker's main thread only moves bytes and keeps its BullMQ leases renewed.
  */
-import { TaskNotFoundError } from '@threadkit/core';
+import { fileURLToPath } from 'node:url';
+import { TaskNotFoundError, UnsupportedError } from '@threadkit/core';
 import { Decoder, Encoder } from '@threadkit/core/codec';
 import { KIND_APPLY, KIND_STARMAP } from './protocol.js';
 import { CONTEXT, PROGRESS, type ProgressSink, type TaskContext } from './tasks.js';
@@ -13,11 +14,22 @@ const modules = new Map<string, Promise<Record<string, unknown>>>();
 const encoder = new Encoder();
 const decoder = new Decoder();
 
-// TypeScript task modules: Node >= 22.6 strips types itself; older Nodes get tsx's loader, once.
+// TypeScript task modules: Node >= 22.6 strips types itself; older Nodes get tsx's loader, once,
+// unless this pool worker already runs under its parent's tsx (@threadkit/node registers it then).
+// tsx is an optional peer dependency: missing, the error says so.
 let tsx: Promise<unknown> | undefined;
 async function importModule(url: string): Promise<Record<string, unknown>> {
-  if (/\.[cm]?tsx?$/i.test(new URL(url).pathname) && !(process.features as { typescript?: unknown }).typescript) {
-    tsx ??= import('tsx/esm/api').then(({ register }) => register());
+  if (/\.[cm]?tsx?$/i.test(new URL(url).pathname) && !(process.features as { typescript?: unknown }).typescript && !process.env.THREADKIT_TSX) {
+    tsx ??= import('tsx/esm/api').then(
+      ({ register }) => register(),
+      (error: unknown) => {
+        throw new UnsupportedError(
+          `Cannot load the TypeScript task module ${url.startsWith('file:') ? fileURLToPath(url) : url}: Node ${process.versions.node} does not strip types by itself, and tsx is not installed; ` +
+            'install it (npm i -D tsx), which threadkit then uses in its workers, or run on Node >= 22.18 (or 22.6 with --experimental-strip-types), or compile the task module (tsc) and name the compiled .js',
+          { cause: error },
+        );
+      },
+    );
     await tsx;
   }
   return (await import(url)) as Record<string, unknown>;
