@@ -58,6 +58,30 @@ export type ExceptHook = (args: { readonly thread: BaseThread; readonly error: E
 
 let excepthook: ExceptHook | undefined;
 
+/**
+ * A task module that fails to load fails every thread that runs it, the same way: that is one
+ * failure, given to its caller once. Each such error is known here by its module and cause; once
+ * one of them has been observed (`result()`, `error`) or reported, the others are not reported
+ * again. An unobserved one waits to be reported until nobody is waiting in `join()` or `result()`
+ * (a program joining its threads one by one reads a result once it has joined them all).
+ */
+const loadFailures = new WeakMap<Error, string>();
+const loadFailuresSeen = new Set<string>();
+/** How many `join()` and `result()` calls are waiting, in any thread; what a load failure's report waits for. */
+let waiting = 0;
+let afterWaiting: (() => void)[] = [];
+
+function waitOver(): void {
+  if (--waiting > 0 || afterWaiting.length === 0) return;
+  // One turn later: a caller that has just joined reads the result in its next step.
+  _setTimeout(() => {
+    if (waiting > 0) return;
+    const run = afterWaiting;
+    afterWaiting = [];
+    for (const f of run) f();
+  }, 0);
+}
+
 const alive = new Set<BaseThread>();
 
 /** The threads and processes started from here that are still alive, like Python's `multiprocessing.active_children()`. */
@@ -165,8 +189,34 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
 
   /** The error it ended with, or `undefined`. Reading it counts as observing the failure, so it is not reported. */
   get error(): Error | undefined {
-    this.#observed = true;
+    this.#observe();
     return this.#error;
+  }
+
+  /** The caller has seen (or will see) how it ended: it is not reported. */
+  #observe(): void {
+    this.#observed = true;
+    const key = this.#error && loadFailures.get(this.#error);
+    if (key !== undefined) loadFailuresSeen.add(key);
+  }
+
+  /** Reports its error, unless a caller observed it first (or the same load failure has been given out). */
+  #reportUnobserved(error: Error): void {
+    if (this.#observed) return;
+    const key = loadFailures.get(error);
+    if (key !== undefined) {
+      if (waiting > 0) {
+        afterWaiting.push(() => this.#reportUnobserved(error));
+        return;
+      }
+      if (loadFailuresSeen.has(key)) {
+        this.#observed = true;
+        return;
+      }
+      loadFailuresSeen.add(key);
+    }
+    this.#observed = true;
+    report(this, error);
   }
 
   /** Whether it has started and not yet ended. */
@@ -299,6 +349,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     if (!(await this.#waitDone(ms))) {
       throw new TimeoutError(`Cannot get the result of ${this.name}: it did not finish within ${ms} ms; it is still running (join, or terminate it)`);
     }
+    this.#observe();
     if (this.#error) throw this.#error;
     return this.#value as R;
   }
@@ -340,6 +391,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     // A daemon does not keep the program alive, but someone waiting for it does (as in Python).
     const letGo = this.#daemon ? keepAlive() : undefined;
     let timer: TimerHandle | undefined;
+    waiting++;
     try {
       if (ms === undefined) {
         await this.#done;
@@ -350,6 +402,7 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     } finally {
       _clearTimeout(timer);
       letGo?.();
+      waitOver();
     }
   }
 
@@ -463,11 +516,8 @@ export abstract class BaseThread<F extends AnyFunction = AnyFunction, R = Awaite
     const error = this.#error;
     if (error && !this.#terminating && !explicit) {
       // Give a joiner that reads `error` or calls `result()` right after join() a turn to observe it.
-      _setTimeout(() => {
-        if (this.#observed) return;
-        this.#observed = true;
-        report(this, error);
-      }, 0);
+      if (this.#observed) this.#observe();
+      else _setTimeout(() => this.#reportUnobserved(error), 0);
     }
   }
 }
@@ -478,8 +528,13 @@ export function failureError(failure: PoolFailure, task: string, module: string 
   switch (failure.kind) {
     case 'not-found':
       return new TaskNotFoundError(module ?? 'the task module', task, failure.exports ?? []);
-    case 'load':
-      return new WorkerStartError(`Cannot start ${task} on ${workerName}: its module failed to load: ${remote.name}: ${remote.message}`, { cause: remote });
+    case 'load': {
+      const error = new WorkerStartError(`Cannot start ${task} on ${workerName}: its module failed to load: ${remote.name}: ${remote.message}`, {
+        cause: remote,
+      });
+      loadFailures.set(error, `${module ?? ''}\n${remote.name}: ${remote.message}`);
+      return error;
+    }
     case 'clone': {
       const revived = reviveError(failure.error);
       return revived instanceof DataCloneError ? revived : new DataCloneError(remote.message, 'result', { cause: remote });
