@@ -198,6 +198,11 @@ export interface DoneMessage {
    * tasks it held had started. (A thread counts them in its control block instead.)
    */
   readonly taken?: number;
+  /**
+   * The worker has loaded this target (its index), after the results before it: the parent's
+   * clock for a task's `timeout` starts once the task is the next to run on a worker that has.
+   */
+  readonly loaded?: number;
 }
 
 export type FromWorker = ReadyMessage | ResultMessage | FailureMessage | UncaughtMessage | ExitMessage | DoneMessage | RpcMessage;

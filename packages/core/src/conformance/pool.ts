@@ -435,20 +435,34 @@ export function poolSuite(t: TestApi, kind: WorkerKind): void {
       });
     });
 
-    t.it('timeout rejects with TimeoutError; a running task sees its signal abort; a queued one never runs', async () => {
+    t.it('timeout counts from when the task starts: a running task past it rejects with TimeoutError and sees its signal abort', async () => {
       // A patient grace: the running task stops by itself once aborted, so the same worker serves
       // on (it outlasts the grace: had it not seen its abort, a new worker would count the hits).
       await withPool({ size: 1, abortGrace: PATIENCE_MS }, async (pool) => {
         equal(await pool.apply(tasks.hit), 1);
-        const running = rejects(pool.apply(tasks.waitForAbort, [600_000], { timeout: 100 }), TimeoutError, /did not finish within 100 ms/);
-        const queued = rejects(pool.apply(tasks.hit, [], { timeout: 50 }), TimeoutError, /within 50 ms/);
+        const running = rejects(pool.apply(tasks.waitForAbort, [600_000], { timeout: 100 }), TimeoutError, /did not finish within 100 ms of starting/);
+        // Queued behind it longer than its own timeout: its wait does not count.
+        const queued = pool.apply(tasks.hit, [], { timeout: 50 });
         await running;
-        await queued;
-        equal(await pool.apply(tasks.hit), 2, 'the timed-out queued task never ran');
-        const stats = pool.stats();
-        equal(stats.timedOut, 2);
+        equal(await queued, 2, 'the queued task ran once the one before it had stopped');
+        equal(await pool.apply(tasks.hit), 3, 'the same worker served on');
+        equal(pool.stats().timedOut, 1);
         // A map with a timeout fails as a whole.
-        await rejects(pool.map(tasks.sleep, [400, 400, 400], { timeout: 100, chunksize: 1 }), TimeoutError);
+        await rejects(pool.map(tasks.sleep, [400, 400, 400], { timeout: 100, chunksize: 1 }), TimeoutError, /of its first chunk starting/);
+      });
+    });
+
+    t.it("timeout counts neither the worker's start nor the import of the task module", async () => {
+      // The module takes SLOW_START_MS to load, far longer than the timeout; the task itself is quick.
+      const slow = taskModule<typeof import('./fixtures/slow-start.js')>(new URL('./fixtures/slow-start.js', import.meta.url));
+      await withPool({ size: 1 }, async (pool) => {
+        equal(await pool.apply(slow.quick, [], { timeout: 300 }), 'quick');
+        deepEqual(await pool.map(slow.quick, [1, 2], { timeout: 300 }), ['quick', 'quick']);
+        equal(pool.stats().timedOut, 0);
+      });
+      await withPool({ size: 1 }, async (pool) => {
+        // A fresh worker, a map first.
+        deepEqual(await pool.map(slow.quick, [1], { timeout: 300 }), ['quick']);
       });
     });
 

@@ -25,10 +25,17 @@ export interface ChunkSubmitter<C> {
   /** Resolves when the queue may have room again (the caller checks again). */
   whenRoom(): Promise<void>;
   /**
-   * Submits a chunk of `items` (each the item, or for `starmap` its array of arguments); `done`
-   * is called once, with the chunk's results (array-like, in order) or its error.
+   * Whether the pool calls a chunk's `started` when it starts running on a worker: a `map`'s
+   * `timeout` then counts from when its first chunk starts (a local Pool); else from the call
+   * (a RemotePool, whose timeout covers the wait for a worker).
    */
-  submit(items: unknown[], starmap: boolean, done: (ok: boolean, value: unknown) => void): C;
+  readonly startsClock?: boolean;
+  /**
+   * Submits a chunk of `items` (each the item, or for `starmap` its array of arguments); `done`
+   * is called once, with the chunk's results (array-like, in order) or its error; `started`, where
+   * the pool {@link startsClock}, once when it starts running.
+   */
+  submit(items: unknown[], starmap: boolean, done: (ok: boolean, value: unknown) => void, started?: () => void): C;
   /**
    * Stops a chunk: it settles at once with `error` (its `done` is called); one that has ended is
    * left alone. A `quiet` stop is not counted as an abort and gives a running chunk no grace period.
@@ -91,7 +98,13 @@ export function mapAll<C>(pool: ChunkSubmitter<C>, job: MapJob): Promise<unknown
     };
     const onAbort = (): void => finish(abortError(what, signal!), 'abort');
     if (signal) signal.addEventListener('abort', onAbort, { once: true });
-    if (timeout !== undefined) timer = _setWeakTimeout(() => finish(new TimeoutError(`${what}: it did not finish within ${timeout} ms`), 'timeout'), timeout);
+    const startClock = (): void => {
+      if (timer !== undefined || settled || timeout === undefined) return;
+      const since = pool.startsClock ? ' of its first chunk starting' : '';
+      timer = _setWeakTimeout(() => finish(new TimeoutError(`${what}: it did not finish within ${timeout} ms${since}`), 'timeout'), timeout);
+    };
+    if (!pool.startsClock) startClock();
+    const started = pool.startsClock && timeout !== undefined ? startClock : undefined;
     const submit = async (): Promise<void> => {
       for (let at = 0; at < total && !settled; at += chunksize) {
         while (!pool.hasRoom() && !settled) await pool.whenRoom();
@@ -99,21 +112,26 @@ export function mapAll<C>(pool: ChunkSubmitter<C>, job: MapJob): Promise<unknown
         pool.checkOpen(what);
         const offset = at;
         const count = Math.min(chunksize, total - at);
-        const chunk = pool.submit(list.slice(at, at + count), job.starmap, (ok, value) => {
-          if (settled) return;
-          if (!ok) return finish(value);
-          const values = value as ArrayLike<unknown>;
-          for (let i = 0; i < values.length; i++) out[offset + i] = values[i];
-          done += count;
-          if (onProgress) {
-            try {
-              onProgress({ done, total });
-            } catch (error) {
-              return finish(error);
+        const chunk = pool.submit(
+          list.slice(at, at + count),
+          job.starmap,
+          (ok, value) => {
+            if (settled) return;
+            if (!ok) return finish(value);
+            const values = value as ArrayLike<unknown>;
+            for (let i = 0; i < values.length; i++) out[offset + i] = values[i];
+            done += count;
+            if (onProgress) {
+              try {
+                onProgress({ done, total });
+              } catch (error) {
+                return finish(error);
+              }
             }
-          }
-          if (--left === 0) finish(undefined);
-        });
+            if (--left === 0) finish(undefined);
+          },
+          started,
+        );
         chunks.push(chunk);
       }
     };

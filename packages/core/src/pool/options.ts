@@ -39,7 +39,13 @@ export interface PoolOptions {
 export interface ApplyOptions {
   /** Aborts the task: it rejects with `AbortError` at once; queued, it never runs; running, its `taskSignal()` aborts. */
   readonly signal?: AbortSignalLike;
-  /** ms from the call; past it the task rejects with `TimeoutError` and is stopped as an aborted one is. */
+  /**
+   * ms the task may run: in a `Pool`, counted from when it starts running on a worker (not its
+   * wait in the queue, nor its worker's start-up or the import of its task module; for a `map`,
+   * from when its first chunk starts). Past it the task rejects with `TimeoutError` and is stopped
+   * as an aborted one is (its `taskSignal()` aborts; a task that does not stop within `abortGrace`
+   * has its worker replaced). A `RemotePool` counts from the call, its wait for a worker included.
+   */
   readonly timeout?: number;
 }
 

@@ -127,9 +127,11 @@ export class Scheduler implements DispatchHost {
       checkOpen: (what) => this.checkOpen(what),
       hasRoom: () => this.hasRoom(),
       whenRoom: () => this.whenRoom(),
-      submit: (items, starmap, done) => {
+      startsClock: true,
+      submit: (items, starmap, done, started) => {
         const task = this.newTask(rec, starmap ? MODE_STARMAP : MODE_MAP, items, items.length);
         task.onDone = done;
+        task.onStart = started;
         this.enqueue(task);
         return task;
       },
@@ -137,7 +139,7 @@ export class Scheduler implements DispatchHost {
     };
   }
 
-  /** Aborts the task when the signal aborts or the timeout passes. */
+  /** Aborts the task when the signal aborts, or when the timeout passes after it has started (see {@link Task.onStart}). */
   watch(task: Task, what: string, signal: AbortSignalLike | undefined, timeout: number | undefined): void {
     if (signal) {
       const onAbort = (): void => this.stop(task, abortError(what, signal), 'abort');
@@ -146,7 +148,13 @@ export class Scheduler implements DispatchHost {
       signal.addEventListener('abort', onAbort, { once: true });
     }
     if (timeout !== undefined) {
-      task.timer = _setWeakTimeout(() => this.stop(task, new TimeoutError(`${what}: it did not finish within ${timeout} ms`), 'timeout'), timeout);
+      task.onStart = () => {
+        task.timer = _setWeakTimeout(
+          () =>
+            this.stop(task, new TimeoutError(`${what}: it did not finish within ${timeout} ms of starting on ${task.worker?.name ?? 'its worker'}`), 'timeout'),
+          timeout,
+        );
+      };
     }
   }
 
@@ -298,6 +306,7 @@ export class Scheduler implements DispatchHost {
         ready: () => {
           this.#startFailures = 0;
           w.checkHead(this.config.abortGrace);
+          this.#started(w);
         },
         error: (error) => this.#onRuntimeError(w, error),
         exit: (code) => this.#onExit(w, code),
@@ -323,8 +332,10 @@ export class Scheduler implements DispatchHost {
     switch (message.t) {
       case 'done':
         w.sawTaken(message.taken);
+        if (message.loaded !== undefined) w.loaded.add(message.loaded);
         if (message.bytes) this.#onDone(w, decoder.decode(message.bytes) as unknown[]);
         else if (message.r) this.#onDone(w, message.r);
+        this.#started(w);
         return;
       case 'uncaught':
         w.uncaught ??= new TaskError(deserializeError(message.error), w.name);
@@ -335,6 +346,21 @@ export class Scheduler implements DispatchHost {
         w.sawTaken(message.taken);
         return;
     }
+  }
+
+  /**
+   * The task next to run on `w`, once `w` has started and loaded its target, starts its clock
+   * (see {@link Task.onStart}): a task's timeout counts neither its wait in the queue nor its
+   * worker's start nor the import of its module. Results come in batches, so this may be a little
+   * after it started running, never before.
+   */
+  #started(w: Slot): void {
+    if (!w.ready || w.exited) return;
+    const head = w.first();
+    if (!head || head.state === DONE || !head.onStart || !w.loaded.has(head.rec.index)) return;
+    const start = head.onStart;
+    head.onStart = undefined;
+    start();
   }
 
   #onRuntimeError(w: Slot, error: Error): void {
@@ -442,7 +468,10 @@ export class Scheduler implements DispatchHost {
         const share = Math.ceil(this.queue.length / (eligible + room));
         for (const w of [...this.#workers]) {
           if (this.queue.length === 0) break;
-          if (this.#canTake(w) && (room === 0 || w.pending === 0)) dispatch(this, w, share);
+          if (this.#canTake(w) && (room === 0 || w.pending === 0)) {
+            dispatch(this, w, share);
+            this.#started(w);
+          }
         }
       }
     }
@@ -487,6 +516,7 @@ export class Scheduler implements DispatchHost {
       spawned++;
       if (this.#prestart > 0) this.#prestart--;
       if (this.queue.length > 0) dispatch(this, w, Math.ceil(this.queue.length / (this.size - live)));
+      this.#started(w);
       live++;
     }
   }

@@ -26,6 +26,8 @@ export class Slot {
   taken = 0;
   /** The targets it has been sent the definition of. */
   readonly known = new Set<number>();
+  /** The targets it has said it loaded. */
+  readonly loaded = new Set<number>();
   /** Told to close (retired, or the pool closing): it takes nothing more. */
   closing = false;
   /** Its first task was aborted and has not stopped: it takes nothing more until it does. */

@@ -40,6 +40,11 @@ export class Task {
   signal: AbortSignalLike | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   timer: TimerHandle | undefined = undefined;
+  /**
+   * Called once, when it starts on a worker: the next to run on a started worker that has loaded
+   * its target (as far as the pool has heard); where a `timeout` starts counting.
+   */
+  onStart: (() => void) | undefined = undefined;
   /** Cancelled without a grace period: it may finish, nobody waits for it. */
   quiet = false;
 

@@ -80,7 +80,7 @@ export interface RunnerHost {
   /** How a task failed, as the protocol carries it. */
   failure(error: unknown, target: TargetSpec): PoolFailure;
   /** Posts `{ t: 'done', ... }`; throws the host's clone error when a value cannot be sent. */
-  post(message: { readonly t: 'done'; readonly r?: unknown[]; readonly bytes?: Uint8Array; readonly taken?: number }): void;
+  post(message: { readonly t: 'done'; readonly r?: unknown[]; readonly bytes?: Uint8Array; readonly taken?: number; readonly loaded?: number }): void;
   /** The runner has nothing left to do. */
   idle(): void;
   /**
@@ -320,6 +320,9 @@ export class PoolRunner {
           if (!fn) {
             this.#flushSoon();
             fn = this.#fns[ti] = await host.resolve(this.#targets[ti]!);
+            // What ended before it first, then that it is loaded: the task's timeout counts from here.
+            this.flush();
+            host.post({ t: 'done', loaded: ti });
           }
           started = _now();
           if (mode === MODE_APPLY) {
