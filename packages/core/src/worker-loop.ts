@@ -139,11 +139,13 @@ export function runWorker(scope: WorkerScope): void {
     } catch (error) {
       throw new TaskFailure('load', error);
     }
-    const fn = mod[target.name];
+    // A CommonJS task module (one a loader such as tsx runs as CommonJS) may give its exports only as `default`.
+    const cjs = typeof mod.default === 'object' && mod.default !== null ? (mod.default as Record<string, unknown>) : undefined;
+    const fn = typeof mod[target.name] === 'function' || !cjs ? mod[target.name] : cjs[target.name];
     if (typeof fn !== 'function') {
-      const exports = Object.keys(mod)
-        .filter((k) => typeof mod[k] === 'function')
-        .sort();
+      const exports = [
+        ...new Set([...Object.keys(mod).filter((k) => typeof mod[k] === 'function'), ...Object.keys(cjs ?? {}).filter((k) => typeof cjs![k] === 'function')]),
+      ].sort();
       throw new TaskFailure('not-found', new Error(`no exported function ${target.name}`), exports);
     }
     return fn as AnyFunction;
