@@ -1,5 +1,5 @@
-// BullMQ's sandboxed processor for the remote scenario's `sandboxed` worker (bullmq-worker.mjs
-// with useWorkerThreads): the same jobs as its inline processor, run in a worker thread.
+// The remote scenario's BullMQ jobs, one processor for both of bullmq-worker.mjs's ways: its main
+// thread runs it, and as BullMQ's sandboxed processor file (useWorkerThreads) worker threads do.
 import { appendFileSync } from 'node:fs';
 
 export default async function processor(job) {

@@ -6,27 +6,14 @@
 // `double` returns data.x * 2, `marker` is remote-tasks.mjs's marker. Prints "ready" once its
 // connection is up. On an IPC message { until: k } it answers { done } once k jobs have completed
 // (the fire-and-forget figure: the caller gets no answers, only "all done").
-import { appendFileSync } from 'node:fs';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import sandboxedProcessor from './bullmq-sandboxed.mjs';
 
 const [url, name, concurrency, lockDuration, stalledInterval, mode = 'inline'] = process.argv.slice(2);
 
-const processor = async (job) => {
-  switch (job.name) {
-    case 'noop':
-      return null;
-    case 'double':
-      return job.data.x * 2;
-    case 'marker': {
-      appendFileSync(job.data.file, `started ${process.pid} ${Date.now()}\n`);
-      await new Promise((resolve) => setTimeout(resolve, job.data.ms));
-      return process.pid;
-    }
-    default:
-      throw new Error(`unknown job ${job.name}`);
-  }
-};
+// The same jobs as the sandboxed processor file, run here in the main thread.
+const processor = sandboxedProcessor;
 
 const sandboxed = mode === 'sandboxed';
 const worker = new Worker(name, sandboxed ? new URL('./bullmq-sandboxed.mjs', import.meta.url) : processor, {
